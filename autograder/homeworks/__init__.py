@@ -1,0 +1,72 @@
+"""Everything homework-specific lives in one sub-package per homework, ``autograder.homeworks.hwN``.
+
+Each sub-package has the same shape:
+
+- ``spec.py``    ``SPEC``: the files a submission must hold and the outputs a student hands in
+                 (read by ``zipsrc.py``, ``zipout.py`` and the grader; public);
+- ``public.py``  ``CHECKS``: the quick sanity tests students run with ``python -m autograder check``;
+- ``hidden.py``  ``TESTS``: the graded tests (never shipped to students);
+- ``agent.py``   the code that runs *inside* the student's sandboxed process and answers the
+                 grader's questions with raw tensors (public: it holds no answers).
+
+The grader core (``autograder.pipeline``) only sees these through :func:`load_spec`,
+:func:`load_tests` and :func:`load_checks`.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parents[2]
+HOMEWORKS = ("hw1", "hw2", "hw3", "hw4", "hw5")
+
+
+class UnknownHomework(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class HomeworkSpec:
+    """What a homework's submission and outputs consist of (paths are relative)."""
+
+    name: str
+    title: str
+    source_files: tuple[str, ...]          # required, in the student's homework folder
+    notebook: str                          # relative to the kit root, zipped with the source
+    output_files: tuple[str, ...] = ()     # required outputs, relative to the homework folder
+    optional_source_globs: tuple[str, ...] = ("*.py",)  # extra helper modules zipped if present
+    agent: str = ""                        # module run inside the sandbox (dotted path)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def stencil_dir(self) -> Path:
+        return KIT_ROOT / "stencil" / self.name
+
+    @property
+    def solution_dir(self) -> Path:
+        return KIT_ROOT / "solutions" / self.name
+
+
+def _module(homework: str, part: str):
+    if not re.fullmatch(r"hw\d+", homework or ""):
+        raise UnknownHomework(f"'{homework}' is not a homework name (expected one of {', '.join(HOMEWORKS)})")
+    try:
+        return importlib.import_module(f"autograder.homeworks.{homework}.{part}")
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith(f"autograder.homeworks.{homework}"):
+            raise UnknownHomework(f"the kit has no {part} for '{homework}' yet") from None
+        raise
+
+
+def load_spec(homework: str) -> HomeworkSpec:
+    return _module(homework, "spec").SPEC
+
+
+def load_tests(homework: str):
+    return _module(homework, "hidden").TESTS
+
+
+def load_checks(homework: str):
+    return _module(homework, "public").CHECKS

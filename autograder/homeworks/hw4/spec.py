@@ -1,0 +1,19 @@
+"""Homework 4 (VAE and conditional VAE on MNIST): what students hand in."""
+from autograder.homeworks import HomeworkSpec
+
+SPEC = HomeworkSpec(
+    name="hw4",
+    title="Homework 4: VAE and conditional VAE",
+    source_files=("vae.py", "assignment.py"),
+    notebook="notebooks/hw4.ipynb",
+    output_files=(
+        "outputs/losses_vae.json",
+        "outputs/losses_cvae.json",
+        "outputs/loss_vae.png",
+        "outputs/loss_cvae.png",
+        "outputs/vae_samples.png",
+        "outputs/vae_interpolation.png",
+        "outputs/cvae_samples.png",
+    ),
+    agent="autograder.homeworks.hw4.agent",
+)

@@ -1,0 +1,116 @@
+"""Finding the course's data files, verifying them, and fetching them when online.
+
+Every homework loads its data through :func:`fetch`, which looks for a file in this order:
+
+1. ``$AEKIT_DATA/<dataset>/<file>`` when the ``AEKIT_DATA`` environment variable is set;
+2. the kit's own cache, ``$AEKIT_CACHE/<dataset>/<file>`` (default ``data/cache/`` inside the kit);
+3. ``../shared/data/<dataset>/<file>`` beside the kit's folder (the copy a course server shares);
+4. a download from the dataset's public mirrors into the cache (skipped when ``AEKIT_OFFLINE=1``).
+
+A file is used only when its MD5 checksum matches the one the kit knows. A corrupt copy is reported
+and skipped, and a download is verified before it is kept. When nothing works, :class:`DataError`
+says what was looked for, where, and what to do; it never leaves a half-written file behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DataError(RuntimeError):
+    """The data a homework needs is missing or corrupt; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name, its MD5 checksum and where it can be downloaded."""
+
+    dataset: str
+    name: str
+    md5: str
+    mirrors: tuple[str, ...] = ()
+
+
+def cache_dir() -> Path:
+    """The kit's own cache folder (``$AEKIT_CACHE`` or ``data/cache`` in the kit)."""
+    return Path(os.environ.get("AEKIT_CACHE") or KIT_ROOT / "data" / "cache")
+
+
+def search_dirs(dataset: str) -> list[Path]:
+    """The folders searched for ``dataset``, in order (see the module docstring)."""
+    dirs = []
+    if os.environ.get("AEKIT_DATA"):
+        dirs.append(Path(os.environ["AEKIT_DATA"]) / dataset)
+    dirs.append(cache_dir() / dataset)
+    dirs.append(KIT_ROOT.parent / "shared" / "data" / dataset)
+    return dirs
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(remote: RemoteFile, *, download: bool | None = None) -> Path:
+    """Return the path of a verified local copy of ``remote``, downloading it if allowed.
+
+    Raises :class:`DataError` with instructions when no good copy can be found or made.
+    """
+    problems: list[str] = []
+    for folder in search_dirs(remote.dataset):
+        candidate = folder / remote.name
+        if not candidate.is_file():
+            continue
+        actual = md5sum(candidate)
+        if actual == remote.md5:
+            return candidate
+        problems.append(f"{candidate} is corrupt (MD5 {actual}, expected {remote.md5})")
+
+    if download is None:
+        download = os.environ.get("AEKIT_OFFLINE", "") not in ("1", "true", "yes")
+    if download and remote.mirrors:
+        target = cache_dir() / remote.dataset / remote.name
+        for mirror in remote.mirrors:
+            url = mirror.rstrip("/") + "/" + remote.name
+            try:
+                _download(url, target, remote.md5)
+                return target
+            except (OSError, DataError) as err:  # network down, mirror gone, bad bytes
+                problems.append(f"download from {url} failed: {err}")
+
+    looked = "\n".join(f"  - {d / remote.name}" for d in search_dirs(remote.dataset))
+    found = "\n".join(f"  - {p}" for p in problems) or "  - no copy anywhere, and no download was possible"
+    raise DataError(
+        f"The {remote.dataset} file {remote.name} is missing or corrupt.\n"
+        f"Looked in, in this order:\n{looked}\n"
+        f"What went wrong:\n{found}\n"
+        f"What to do: put a good copy (MD5 {remote.md5}) in one of those folders, or set AEKIT_DATA "
+        f"to a folder that holds {remote.dataset}/{remote.name}, or run once while online so the kit "
+        f"can download it into {cache_dir() / remote.dataset}."
+    )
+
+
+def _download(url: str, target: Path, md5: str, timeout: float = 30.0) -> None:
+    """Download ``url`` to ``target`` atomically, keeping it only if the checksum matches."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            shutil.copyfileobj(response, out)
+        actual = md5sum(tmp)
+        if actual != md5:
+            raise DataError(f"downloaded bytes have MD5 {actual}, expected {md5}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
