@@ -16,4 +16,5 @@ SPEC = HomeworkSpec(
         "outputs/cvae_samples.png",
     ),
     agent="autograder.homeworks.hw4.agent",
+    extra={"run": ("assignment.py", "assignment.py --is_cvae")},
 )

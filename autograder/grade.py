@@ -1,0 +1,71 @@
+"""``python -m autograder grade HW SUBMISSION --out results.json [--timeout SECONDS]``
+
+Grades one submission (a folder, or a zip as ``zipsrc.py`` makes it) with the homework's hidden
+tests and writes Gradescope's ``results.json``. Exits 0 whenever grading completed, whatever the
+score; non-zero only when the grader itself could not run.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .homeworks import load_spec, load_tests
+from .pipeline.isolate import Limits
+from .pipeline.report import results_json, summary, write_json
+from .pipeline.score import Context, TestResult, run_tests
+from .pipeline.unpack import SubmissionError, unpacked
+
+DEFAULT_TIMEOUT = 1800.0  # seconds per training run
+
+
+def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
+    message = (f"Your submission has no {', '.join(missing)}. Upload the zip made by "
+               f"`python zipsrc.py <homework>`, which holds every required file.")
+    return [TestResult(t.name, 0.0, float(t.points), message, t.visibility) for t in tests]
+
+
+def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+          seed: int = 0, tests=None, progress=None, limits: Limits | None = None) -> dict:
+    """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict."""
+    start = time.monotonic()
+    spec = load_spec(homework)
+    tests = load_tests(homework) if tests is None else tests
+    notes = ""
+    try:
+        with unpacked(Path(submission), spec.source_files) as workdir:
+            missing = [name for name in spec.source_files if not (workdir / name).is_file()]
+            if missing:
+                results = missing_files_results(tests, missing)
+                notes = results[0].output
+            else:
+                ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
+                              options={"timeout": float(timeout), "seed": int(seed)})
+                results = run_tests(tests, ctx, progress)
+    except SubmissionError as err:
+        results = [TestResult(t.name, 0.0, float(t.points), str(err), t.visibility) for t in tests]
+        notes = str(err)
+    data = results_json(results, time.monotonic() - start, notes)
+    if out is not None:
+        write_json(data, out)
+    return data
+
+
+def main(args) -> int:
+    from tqdm.auto import tqdm
+
+    tests = load_tests(args.homework)
+    with tqdm(total=len(tests), desc=f"grading {args.homework}", unit="test", file=sys.stderr,
+              disable=args.quiet) as bar:
+        def progress(result):
+            bar.set_postfix_str(result.name[:40])
+            bar.update(1)
+        data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
+                     timeout=args.timeout, seed=args.seed, tests=tests, progress=progress)
+    from .pipeline.score import TestResult as R
+
+    rows = [R(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]
+    print(summary(rows))
+    if args.out:
+        print(f"\nWrote {args.out} ({data['execution_time']:.0f} s).")
+    return 0

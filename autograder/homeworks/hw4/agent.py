@@ -1,0 +1,149 @@
+"""Homework 4's agent: runs INSIDE the student's sandboxed process and calls the student's code.
+
+Every function here takes tensors from the grader, calls the student's ``vae.py`` /
+``assignment.py``, and returns raw tensors. Nothing here decides a score: the grader recomputes
+every loss and accuracy itself from these raw outputs. The agent holds no answers, so it may be
+shipped to students with the public checks.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+EXPORTS = ("reparametrize", "bce", "loss", "one_hot", "build", "forward", "encode", "decode", "train",
+           "train_short")
+NUM_CLASSES = 10
+STATE: dict = {}
+
+
+def _student():
+    import assignment
+    import vae
+
+    return vae, assignment
+
+
+def _tensor(value, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, (int, float)):
+        return torch.tensor(float(value))
+    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+
+
+def _triple(value, what: str) -> list:
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise TypeError(f"{what} must return a tuple (x_hat, mu, logvar), got {type(value).__name__}")
+    return [_tensor(v, what) for v in value]
+
+
+def reparametrize(mu, logvar, weights):
+    """z = reparametrize(mu, logvar), and the gradients of sum(weights * z) w.r.t. mu and logvar."""
+    vae, _ = _student()
+    mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+    z = vae.reparametrize(mu, logvar)
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"reparametrize returned {type(z).__name__}, expected a tensor")
+    grads = [None, None]
+    if z.requires_grad and z.shape == weights.shape:
+        grads = list(torch.autograd.grad((z * weights).sum(), [mu, logvar], allow_unused=True))
+    return {"z": z.detach(), "grad_mu": grads[0], "grad_logvar": grads[1]}
+
+
+def bce(x_hat, x):
+    vae, _ = _student()
+    return _tensor(vae.bce_function(x_hat, x), "bce_function")
+
+
+def loss(x_hat, x, mu, logvar):
+    vae, _ = _student()
+    return _tensor(vae.loss_function(x_hat, x, mu, logvar), "loss_function")
+
+
+def one_hot(labels, class_size):
+    _, assignment = _student()
+    return _tensor(assignment.one_hot(labels, class_size), "one_hot")
+
+
+def build(kind: str):
+    """Build a VAE or CVAE from ``parseArguments([])``'s defaults; describe its attributes."""
+    vae, assignment = _student()
+    args = assignment.parseArguments([])
+    if kind == "cvae":
+        model = vae.CVAE(args.input_size, num_classes=NUM_CLASSES, latent_size=args.latent_size)
+    else:
+        model = vae.VAE(args.input_size, latent_size=args.latent_size)
+    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    attributes = {}
+    for name in ("hidden_dim", "encoder", "mu_layer", "logvar_layer", "decoder"):
+        value = getattr(model, name, None)
+        attributes[name] = "missing" if value is None else type(value).__name__
+    modules = {name: isinstance(getattr(model, name, None), torch.nn.Module)
+               for name in ("encoder", "mu_layer", "logvar_layer", "decoder")}
+    return {"attributes": attributes, "modules": modules, "latent_size": int(args.latent_size),
+            "input_size": int(args.input_size),
+            "parameters": int(sum(p.numel() for p in model.parameters()))}
+
+
+def _model():
+    if "model" not in STATE:
+        raise RuntimeError("no model was built (building the model failed earlier)")
+    return STATE["model"]
+
+
+@torch.no_grad()
+def forward(x, c=None):
+    model = _model()
+    model.eval()
+    out = model(x) if c is None else model(x, c)
+    return _triple(out, "forward")
+
+
+@torch.no_grad()
+def encode(x, c=None):
+    """(mu, logvar) of ``model.forward``; the reconstruction is ignored."""
+    _, mu, logvar = forward(x, c)
+    return [mu, logvar]
+
+
+@torch.no_grad()
+def decode(z):
+    model = _model()
+    model.eval()
+    return _tensor(model.decoder(z), "decoder")
+
+
+def train(kind: str, epochs: int, seed: int, batch_size: int = 128):
+    """Build a model and call the student's ``train_vae`` once per epoch on the grader's loader."""
+    from data import mnist
+
+    _, assignment = _student()
+    build(kind)
+    model, args = STATE["model"], STATE["args"]
+    loader = mnist.loader("train", batch_size=batch_size, shuffle=True, seed=seed)
+    reported, seconds = [], []
+    for _ in range(epochs):
+        start = time.monotonic()
+        value = assignment.train_vae(model, loader, args, is_cvae=(kind == "cvae"))
+        seconds.append(time.monotonic() - start)
+        try:
+            reported.append(float(value))
+        except (TypeError, ValueError):
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+
+
+def train_short(kind: str, seed: int):
+    """Public check: two small batches through ``train_vae``; did the parameters move?"""
+    from data import mnist
+
+    _, assignment = _student()
+    build(kind)
+    model, args = STATE["model"], STATE["args"]
+    before = [p.detach().clone() for p in model.parameters()]
+    loader = mnist.loader("train", batch_size=32, shuffle=True, seed=seed, limit=64)
+    value = assignment.train_vae(model, loader, args, is_cvae=(kind == "cvae"))
+    moved = sum(float((p.detach() - b).abs().sum()) for p, b in zip(model.parameters(), before))
+    return {"reported": _tensor(value, "train_vae"), "batches": len(loader), "moved": moved}

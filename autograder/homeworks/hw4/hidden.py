@@ -1,0 +1,387 @@
+"""Homework 4's graded tests (100 points). Never shipped to students.
+
+Every number that decides a score is computed here, in the grader's process, from raw tensors the
+student's sandboxed process returns (see ``agent.py``). Units run in one sandbox; the VAE and the
+CVAE are trained in two more sandboxes side by side, one CPU thread each.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from autograder.pipeline import expect
+from autograder.pipeline.isolate import StudentFailure
+from autograder.pipeline.score import Fail, Partial, test
+
+from . import measure
+
+EPOCHS = 10               # the grader calls train_vae this many times
+NELBO_PASS = 120.0        # test-set negative ELBO per image for full credit ...
+NELBO_ZERO = 200.0        # ... falling linearly to no credit here (an untrained model is ~540)
+HONESTY_TOLERANCE = 0.10  # relative gap allowed between reported and recomputed training loss
+HONESTY_IMAGES = 10000    # training images the grader re-scores for the honesty test
+ACCURACY_PASS = 0.90      # classifier accuracy on CVAE samples for full credit ...
+ACCURACY_ZERO = 0.10      # ... falling linearly to chance
+SAMPLES_PER_DIGIT = 100
+UNIT_TIMEOUT = 120.0
+
+
+def _seed(ctx, offset: int) -> int:
+    return int(ctx.options.get("seed", 0)) * 1000 + offset
+
+
+def _units(ctx):
+    return ctx.sandbox("units")
+
+
+# --------------------------------------------------------------------------- units
+def _reparam_answer(ctx):
+    def compute():
+        g = torch.Generator().manual_seed(_seed(ctx, 1))
+        mu = torch.randn(4096, 15, generator=g) * 2
+        logvar = torch.rand(4096, 15, generator=g) * 3 - 2
+        weights = torch.rand(4096, 15, generator=g) + 0.5
+        answer = _units(ctx).call("reparametrize", mu, logvar, weights, seed=_seed(ctx, 2), timeout=UNIT_TIMEOUT,
+                                  what="reparametrize(mu, logvar) with mu and logvar of shape (4096, 15)")
+        z = expect.tensor(answer["z"], "reparametrize's z", (4096, 15))
+        return mu, logvar, weights, z, answer
+    return ctx.once("reparametrize", compute)
+
+
+@test("reparametrize: samples have mean mu and standard deviation exp(logvar / 2)", points=6)
+def reparametrize_statistics(ctx):
+    mu, logvar, _, z, _ = _reparam_answer(ctx)
+    eps = (z - mu) / torch.exp(0.5 * logvar)
+    mean, std = float(eps.mean()), float(eps.std())
+    if abs(mean) > 0.05 or abs(std - 1) > 0.05:
+        raise Fail(f"(z - mu) / exp(logvar / 2) should look like standard normal noise, but it has mean "
+                   f"{mean:.3f} and standard deviation {std:.3f}. Use sigma = exp(0.5 * logvar) (not logvar, not "
+                   f"exp(logvar)) and epsilon = torch.randn_like(mu).")
+    correlation = float(torch.corrcoef(torch.stack([eps[:, 0], eps[:, 1]]))[0, 1])
+    if abs(correlation) > 0.1:
+        raise Fail("The noise in different latent dimensions is correlated; draw a fresh epsilon for every entry.")
+    return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}."
+
+
+@test("reparametrize: gradients flow into mu and logvar", points=4)
+def reparametrize_gradients(ctx):
+    mu, logvar, weights, z, answer = _reparam_answer(ctx)
+    grad_mu, grad_logvar = answer.get("grad_mu"), answer.get("grad_logvar")
+    if grad_mu is None or grad_logvar is None:
+        missing = " and ".join(n for n, g in (("mu", grad_mu), ("logvar", grad_logvar)) if g is None)
+        raise Fail(f"No gradient reaches {missing}: z must be computed from mu and logvar with torch operations "
+                   "(no .detach(), no torch.no_grad(), no numpy).")
+    grad_mu = expect.tensor(grad_mu, "the gradient of mu", (4096, 15))
+    grad_logvar = expect.tensor(grad_logvar, "the gradient of logvar", (4096, 15))
+    if not torch.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
+        raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
+    expected = 0.5 * (z - mu) * weights
+    if not torch.allclose(grad_logvar, expected, rtol=1e-3, atol=1e-4):
+        raise Fail("d z / d logvar should be 0.5 * sigma * epsilon; check that sigma = exp(0.5 * logvar).")
+    return "Gradients reach mu and logvar with the right values."
+
+
+def _loss_inputs(ctx, n: int, offset: int):
+    g = torch.Generator().manual_seed(_seed(ctx, offset))
+    x = (torch.rand(n, 1, 28, 28, generator=g) > 0.7).float() * torch.rand(n, 1, 28, 28, generator=g)
+    x_hat = torch.rand(n, 1, 28, 28, generator=g) * 0.98 + 0.01
+    mu = torch.randn(n, 15, generator=g)
+    logvar = torch.randn(n, 15, generator=g) * 0.5
+    return x_hat, x, mu, logvar
+
+
+@test("bce_function: binary cross-entropy summed over pixels and images", points=6)
+def bce_function(ctx):
+    for n, offset in ((7, 10), (32, 11)):
+        x_hat, x, _, _ = _loss_inputs(ctx, n, offset)
+        value = expect.scalar(_units(ctx).call("bce", x_hat, x, what=f"bce_function(x_hat, x) on {n} images",
+                                               timeout=UNIT_TIMEOUT), "bce_function")
+        expected = float(measure.bce_sum(x_hat, x))
+        if not expect.close(value, expected):
+            hint = ""
+            if expect.close(value * x.numel(), expected, rel=1e-3):
+                hint = " It looks averaged over pixels: sum instead (reduction='sum')."
+            elif expect.close(value * n, expected, rel=1e-3):
+                hint = " It looks averaged over images: sum over the batch too."
+            raise Fail(f"On {n} images bce_function returned {value:.4f}; the grader computes {expected:.4f}.{hint}")
+    return "bce_function agrees with the grader on two batches."
+
+
+@test("loss_function: negative ELBO (BCE + KL) averaged per image", points=8)
+def loss_function(ctx):
+    for n, offset in ((5, 20), (64, 21)):
+        x_hat, x, mu, logvar = _loss_inputs(ctx, n, offset)
+        value = expect.scalar(_units(ctx).call("loss", x_hat, x, mu, logvar, timeout=UNIT_TIMEOUT,
+                                               what=f"loss_function(x_hat, x, mu, logvar) on {n} images"),
+                              "loss_function")
+        expected = measure.negative_elbo(x_hat, x, mu, logvar)
+        if not expect.close(value, expected, rel=1e-4):
+            bce = float(measure.bce_sum(x_hat, x)) / n
+            kl = float(measure.kl_sum(mu, logvar)) / n
+            hint = ""
+            if expect.close(value, expected * n, rel=1e-3):
+                hint = " It looks summed over the batch: divide by the batch size."
+            elif expect.close(value, bce, rel=1e-3):
+                hint = " It matches the BCE alone: add the KL term."
+            elif expect.close(value, bce - kl, rel=1e-3):
+                hint = " The KL term has the wrong sign."
+            raise Fail(f"On {n} images loss_function returned {value:.4f}; the grader computes {expected:.4f} "
+                       f"(BCE {bce:.4f} + KL {kl:.4f} per image).{hint}")
+    return "loss_function agrees with the grader on two batches."
+
+
+@test("one_hot: float rows with a single 1 at the label", points=4)
+def one_hot(ctx):
+    cases = (torch.tensor([3, 0, 9, 9, 1, 4]), 10), (torch.tensor([2, 5, 0]), 12)
+    for labels, size in cases:
+        value = _units(ctx).call("one_hot", labels, size, timeout=UNIT_TIMEOUT,
+                                 what=f"one_hot({labels.tolist()}, {size})")
+        if not isinstance(value, torch.Tensor):
+            raise Fail(f"one_hot returned {type(value).__name__}, expected a tensor.")
+        if not value.is_floating_point():
+            raise Fail(f"one_hot returned a tensor of dtype {value.dtype}; it should be float (the models "
+                       "concatenate it with float tensors).")
+        expected = torch.nn.functional.one_hot(labels, size).float()
+        if tuple(value.shape) != tuple(expected.shape):
+            raise Fail(f"one_hot({labels.tolist()}, {size}) has shape {tuple(value.shape)}, expected "
+                       f"{tuple(expected.shape)}; use class_size, not the largest label, for the width.")
+        if not torch.equal(value.float(), expected):
+            raise Fail(f"one_hot({labels.tolist()}, {size}) has the 1s in the wrong places.")
+    return "one_hot is right, including a class_size larger than the labels need."
+
+
+def _check_model(ctx, kind: str):
+    box = _units(ctx)
+    label = kind.upper()
+    info = box.call("build", kind, timeout=UNIT_TIMEOUT, what=f"building the {label} from parseArguments([])")
+    missing = [name for name, ok in info["modules"].items() if not ok]
+    if missing:
+        raise Fail(f"The {label}'s {', '.join(missing)} should be nn.Module objects (got "
+                   + ", ".join(f"{m}={info['attributes'][m]}" for m in missing) + ").")
+    if info["attributes"]["hidden_dim"] == "missing":
+        raise Fail(f"The {label} has no hidden_dim attribute; set self.hidden_dim.")
+    z_size = info["latent_size"]
+    g = torch.Generator().manual_seed(_seed(ctx, 30))
+    x = torch.rand(16, 1, 28, 28, generator=g)
+    labels = torch.arange(16) % 10
+    c = measure.one_hot(labels) if kind == "cvae" else None
+    x_hat, mu, logvar = box.call("forward", x, c, timeout=UNIT_TIMEOUT,
+                                 what=f"the {label}'s forward on a batch of shape (16, 1, 28, 28)")
+    expect.tensor(x_hat, f"x_hat from the {label}'s forward()", (16, 1, 28, 28), 0.0, 1.0)
+    expect.tensor(mu, f"mu from the {label}'s forward()", (16, z_size))
+    expect.tensor(logvar, f"logvar from the {label}'s forward()", (16, z_size))
+    return info, z_size, labels
+
+
+@test("VAE: forward returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
+def vae_shapes(ctx):
+    info, z_size, _ = _check_model(ctx, "vae")
+    return f"VAE with {info['parameters']:,} parameters: shapes and ranges are right (latent size {z_size})."
+
+
+@test("CVAE: forward(x, c) returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
+def cvae_shapes(ctx):
+    info, z_size, _ = _check_model(ctx, "cvae")
+    return f"CVAE with {info['parameters']:,} parameters: shapes and ranges are right (latent size {z_size})."
+
+
+@test("Decoders: (N, Z) -> (N, 1, 28, 28) for the VAE, (N, Z + C) -> (N, 1, 28, 28) for the CVAE", points=4)
+def decoder_shapes(ctx):
+    problems = []
+    for kind, extra in (("vae", 0), ("cvae", measure.NUM_CLASSES)):
+        try:
+            info, z_size, _ = _check_model(ctx, kind)
+            z = torch.randn(9, z_size + extra, generator=torch.Generator().manual_seed(_seed(ctx, 31)))
+            out = _units(ctx).call("decode", z, timeout=UNIT_TIMEOUT,
+                                   what=f"the {kind.upper()}'s decoder on codes of shape {tuple(z.shape)}")
+            expect.tensor(out, f"the {kind.upper()}'s decoder output", (9, 1, 28, 28), 0.0, 1.0)
+        except (Fail, StudentFailure) as err:
+            problems.append(str(err))
+    if len(problems) == 2:
+        raise Fail("\n".join(problems))
+    if problems:
+        return Partial(0.5, "One decoder is right; the other is not:\n" + problems[0])
+    return "Both decoders map codes to (N, 1, 28, 28) images in [0, 1]."
+
+
+# --------------------------------------------------------------------------- training
+def _start_training(ctx):
+    """Start the VAE and CVAE trainings side by side (once)."""
+    def start():
+        ctx.release("units")
+        timeout = float(ctx.options.get("timeout", 1800.0))
+        started = {}
+        for kind in ("vae", "cvae"):
+            box = ctx.sandbox(f"train-{kind}")
+            box.submit("train", kind, EPOCHS, _seed(ctx, 40), seed=_seed(ctx, 41), timeout=timeout,
+                       what=f"train_vae ({EPOCHS} epochs of the {kind.upper()} on the MNIST training set)")
+            started[kind] = time.monotonic()
+        return started
+    return ctx.once("training-started", start)
+
+
+def _trained(ctx, kind: str):
+    """The training record of ``kind``: reported losses, batches, wall seconds."""
+    def collect():
+        started = _start_training(ctx)
+        try:
+            record = ctx.sandbox(f"train-{kind}").result()
+        finally:
+            ctx.once(f"seconds-{kind}", lambda: time.monotonic() - started[kind])
+        if not isinstance(record, dict) or "reported" not in record:
+            raise Fail(f"The {kind.upper()} training answered out of turn.")
+        return record
+    return ctx.once(f"trained-{kind}", collect)
+
+
+def _test_set():
+    from data import mnist
+
+    images, labels = mnist.load("test")
+    return torch.from_numpy(images.copy()).unsqueeze(1).float() / 255.0, torch.from_numpy(labels.astype("int64"))
+
+
+def _latent_size(ctx, kind: str) -> int:
+    """Z of the trained model, read off the mu it returns for two test images."""
+    def read():
+        images, labels = ctx.once("test-set", _test_set)
+        c = measure.one_hot(labels[:2]) if kind == "cvae" else None
+        mu, _ = ctx.sandbox(f"train-{kind}").call("encode", images[:2], c, timeout=UNIT_TIMEOUT,
+                                                   what=f"the trained {kind.upper()}'s forward pass")
+        return int(expect.tensor(mu, f"mu from the trained {kind.upper()}", (2, None)).shape[1])
+    return ctx.once(f"latent-{kind}", read)
+
+
+def _test_nelbo(ctx, kind: str) -> float:
+    def compute():
+        _trained(ctx, kind)
+        images, labels = ctx.once("test-set", _test_set)
+        return measure.evaluate_nelbo(ctx.sandbox(f"train-{kind}"), images, labels, kind == "cvae",
+                                      _latent_size(ctx, kind), _seed(ctx, 50), f"trained {kind.upper()}")
+    return ctx.once(f"test-nelbo-{kind}", compute)
+
+
+def _nelbo_test(ctx, kind: str):
+    nelbo = _test_nelbo(ctx, kind)
+    label = kind.upper()
+    if nelbo < NELBO_PASS:
+        return f"The {label}'s test-set negative ELBO, computed by the grader, is {nelbo:.1f} (< {NELBO_PASS:g})."
+    fraction = expect.ramp(nelbo, NELBO_PASS, NELBO_ZERO)
+    return Partial(fraction, f"The {label}'s test-set negative ELBO after {EPOCHS} epochs, computed by the grader "
+                             f"from your model's outputs, is {nelbo:.1f}; full marks need < {NELBO_PASS:g} "
+                             f"(the reference reaches about 100). Check loss_function, the optimizer step in "
+                             f"train_vae, and that the decoder ends with a Sigmoid.")
+
+
+@test("VAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+def vae_training(ctx):
+    return _nelbo_test(ctx, "vae")
+
+
+@test("CVAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+def cvae_training(ctx):
+    return _nelbo_test(ctx, "cvae")
+
+
+def _honesty(ctx, kind: str):
+    record = _trained(ctx, kind)
+    reported = record["reported"]
+    label = kind.upper()
+    if reported.numel() != EPOCHS or not bool(torch.isfinite(reported).all()):
+        raise Fail(f"train_vae should return a finite number every epoch; the {label} returned "
+                   f"{[round(v, 2) for v in reported.tolist()]}.")
+    per_image = float(reported[-1]) / max(int(record["batches"]), 1)
+    images, labels = _training_subset(ctx)
+    recomputed = measure.evaluate_nelbo(ctx.sandbox(f"train-{kind}"), images, labels, kind == "cvae",
+                                        _latent_size(ctx, kind), _seed(ctx, 60), f"trained {label}")
+    gap = abs(per_image - recomputed) / recomputed
+    if gap > HONESTY_TOLERANCE:
+        hint = ""
+        if math.isclose(per_image * record["batches"], recomputed, rel_tol=HONESTY_TOLERANCE):
+            hint = " It looks divided by the number of batches already: return the sum over batches."
+        elif math.isclose(per_image / 128, recomputed, rel_tol=HONESTY_TOLERANCE):
+            hint = " It looks summed over images: loss_function should average over the batch."
+        raise Fail(f"In its last epoch your train_vae reported {per_image:.1f} per image for the {label}, but the "
+                   f"grader recomputes {recomputed:.1f} from your model on {images.shape[0]:,} training images "
+                   f"(allowed gap {HONESTY_TOLERANCE:.0%}).{hint}")
+    return f"The {label}'s reported loss {per_image:.1f} agrees with the grader's {recomputed:.1f}."
+
+
+def _training_subset(ctx):
+    def load():
+        from data import mnist
+
+        images, labels = mnist.load("train")
+        images = torch.from_numpy(images[:HONESTY_IMAGES].copy()).unsqueeze(1).float() / 255.0
+        return images, torch.from_numpy(labels[:HONESTY_IMAGES].astype("int64"))
+    return ctx.once("train-subset", load)
+
+
+@test("VAE: the loss train_vae reports matches the grader's recomputation", points=5)
+def vae_honesty(ctx):
+    return _honesty(ctx, "vae")
+
+
+@test("CVAE: the loss train_vae reports matches the grader's recomputation", points=5)
+def cvae_honesty(ctx):
+    return _honesty(ctx, "cvae")
+
+
+@test("CVAE generation: a pretrained classifier recognises the requested digit (> 90%)", points=14)
+def cvae_generation(ctx):
+    from autograder.models import mnist_classifier
+
+    _trained(ctx, "cvae")
+    box = ctx.sandbox("train-cvae")
+    g = torch.Generator().manual_seed(_seed(ctx, 70))
+    digits = torch.arange(measure.NUM_CLASSES).repeat_interleave(SAMPLES_PER_DIGIT)
+    z = torch.randn(digits.shape[0], _latent_size(ctx, "cvae"), generator=g)
+    images = box.call("decode", torch.cat([z, measure.one_hot(digits)], dim=1),
+                      what=f"the CVAE's decoder on {digits.shape[0]} codes torch.cat([z, one_hot(digit)], 1)")
+    images = expect.tensor(images, "the CVAE's generated images", (digits.shape[0], 1, 28, 28), 0.0, 1.0)
+    classifier = ctx.once("classifier", mnist_classifier.load)
+    predicted = mnist_classifier.predict(classifier, images)
+    correct = (predicted == digits).float()
+    accuracy = float(correct.mean())
+    per_digit = correct.view(measure.NUM_CLASSES, SAMPLES_PER_DIGIT).mean(dim=1)
+    table = ", ".join(f"{d}: {p:.0%}" for d, p in enumerate(per_digit.tolist()))
+    if accuracy > ACCURACY_PASS:
+        return f"The classifier recognised {accuracy:.1%} of your CVAE's samples as the requested digit ({table})."
+    return Partial(expect.ramp(accuracy, ACCURACY_PASS, ACCURACY_ZERO),
+                   f"The classifier recognised only {accuracy:.1%} of {digits.shape[0]} CVAE samples as the "
+                   f"requested digit (full marks need > {ACCURACY_PASS:.0%}; per digit: {table}). Make sure the "
+                   f"decoder really uses c: it receives torch.cat([z, c], dim=1).")
+
+
+@test("Training time: each training finishes within the time limit", points=4)
+def training_time(ctx):
+    limit = float(ctx.options.get("timeout", 1800.0))
+    lines, earned = [], 0.0
+    for kind in ("vae", "cvae"):
+        try:
+            _trained(ctx, kind)
+            seconds = ctx.once(f"seconds-{kind}", lambda: float("nan"))
+            lines.append(f"The {kind.upper()} trained {EPOCHS} epochs in {seconds:.0f} s (limit {limit:.0f} s).")
+            earned += 0.5
+        except StudentFailure as err:
+            if err.kind == "timeout":
+                lines.append(f"The {kind.upper()} did not finish {EPOCHS} epochs within {limit:.0f} s.")
+            else:
+                lines.append(f"The {kind.upper()} training did not complete, so its time cannot count "
+                             f"(see the training tests for why).")
+        except Fail:
+            lines.append(f"The {kind.upper()} training did not complete (see the training tests for why).")
+    if earned == 1.0:
+        return "\n".join(lines)
+    if earned == 0.0:
+        raise Fail("\n".join(lines))
+    return Partial(earned, "\n".join(lines))
+
+
+TESTS = [
+    reparametrize_statistics, reparametrize_gradients, bce_function, loss_function, one_hot,
+    vae_shapes, cvae_shapes, decoder_shapes,
+    vae_training, cvae_training, vae_honesty, cvae_honesty, cvae_generation, training_time,
+]

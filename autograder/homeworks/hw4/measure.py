@@ -1,0 +1,69 @@
+"""The grader's own measurements for homework 4, computed in the grader's process from the raw
+tensors a student's model returns. Nothing here calls student code directly."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from autograder.pipeline import expect
+from autograder.pipeline.score import Fail
+
+NUM_CLASSES = 10
+IMAGE = (1, 28, 28)
+
+
+def bce_sum(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Bernoulli negative log-likelihood summed over pixels and images (logs clamped at -100)."""
+    return F.binary_cross_entropy(x_hat.clamp(0, 1), x, reduction="sum")
+
+
+def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) summed over latents and images."""
+    return 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
+
+
+def negative_elbo(x_hat, x, mu, logvar) -> float:
+    """Per-image negative ELBO (BCE sum + KL sum) / N."""
+    return float((bce_sum(x_hat, x) + kl_sum(mu, logvar)) / x.shape[0])
+
+
+def one_hot(labels: torch.Tensor) -> torch.Tensor:
+    return F.one_hot(labels.long(), NUM_CLASSES).float()
+
+
+def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, seed: int,
+                   label: str, batch: int = 1000, timeout: float = 600.0) -> float:
+    """Per-image negative ELBO of the student's model on ``images``, computed by the grader.
+
+    The model encodes every batch first; then the grader draws the codes z = mu + sigma * eps with
+    its own noise and asks the decoder for each batch's reconstructions, so the reconstruction can
+    only depend on the image through the latent code.
+    """
+    n = images.shape[0]
+    conds = one_hot(labels) if conditional else None
+    mus, logvars = [], []
+    for start in range(0, n, batch):
+        x = images[start:start + batch]
+        c = conds[start:start + batch] if conditional else None
+        mu, logvar = box.call("encode", x, c, what=f"the {label}'s forward pass on {x.shape[0]} images",
+                              seed=seed, timeout=timeout)
+        size = (x.shape[0], latent_size)
+        mus.append(expect.tensor(mu, f"mu from the {label}'s forward()", size))
+        logvars.append(expect.tensor(logvar, f"logvar from the {label}'s forward()", size))
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    if float(logvar.max()) > 30:
+        raise Fail(f"The {label}'s logvar reaches {float(logvar.max()):.1f}; variances that large mean "
+                   "the encoder is not learning (check the logvar layer and the KL term).")
+    noise = torch.Generator().manual_seed(seed)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=noise)
+    total = 0.0
+    for start in range(0, n, batch):
+        code = z[start:start + batch]
+        if conditional:
+            code = torch.cat([code, conds[start:start + batch]], dim=1)
+        x_hat = box.call("decode", code, what=f"the {label}'s decoder on {code.shape[0]} codes",
+                         seed=seed, timeout=timeout)
+        x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (code.shape[0], *IMAGE), 0.0, 1.0)
+        x = images[start:start + batch]
+        total += float(bce_sum(x_hat, x))
+    return (total + float(kl_sum(mu, logvar))) / n

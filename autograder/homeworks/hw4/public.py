@@ -1,0 +1,98 @@
+"""Homework 4's public checks: ``python -m autograder check hw4 [FOLDER]``.
+
+Quick sanity tests that run in seconds. They are not the graded tests: they only tell you that
+your functions have the right shapes and behave sensibly on tiny inputs.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from autograder.pipeline import expect
+from autograder.pipeline.score import Fail, test
+
+TIMEOUT = 60.0
+
+
+def _box(ctx):
+    return ctx.sandbox("check")
+
+
+@test("reparametrize returns z of the same shape as mu, with gradients", points=1)
+def reparametrize(ctx):
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    answer = _box(ctx).call("reparametrize", mu, logvar, torch.ones(3, 4), timeout=TIMEOUT,
+                            what="reparametrize(mu, logvar) with mu, logvar = zeros(3, 4)")
+    expect.tensor(answer["z"], "z", (3, 4))
+    if answer["grad_mu"] is None or answer["grad_logvar"] is None:
+        raise Fail("No gradient reaches mu or logvar through z.")
+
+
+@test("bce_function of a perfect guess is 0; of 0.5 everywhere is N * 784 * log 2", points=1)
+def bce(ctx):
+    x = torch.zeros(2, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1.0
+    perfect = expect.scalar(_box(ctx).call("bce", x.clone(), x, timeout=TIMEOUT, what="bce_function(x, x)"),
+                            "bce_function")
+    if abs(perfect) > 1e-3:
+        raise Fail(f"bce_function(x, x) for a binary x should be 0, got {perfect:.4f}.")
+    half = expect.scalar(_box(ctx).call("bce", torch.full_like(x, 0.5), x, timeout=TIMEOUT,
+                                        what="bce_function(0.5, x)"), "bce_function")
+    if not math.isclose(half, 2 * 784 * math.log(2), rel_tol=1e-3):
+        raise Fail(f"bce_function(0.5 everywhere, x) on 2 images should be 2 * 784 * log 2 = "
+                   f"{2 * 784 * math.log(2):.1f} (a sum, not a mean), got {half:.1f}.")
+
+
+@test("loss_function is a scalar, and equals BCE / N when mu = 0 and logvar = 0", points=1)
+def loss(ctx):
+    x = torch.zeros(4, 1, 28, 28)
+    value = expect.scalar(_box(ctx).call("loss", torch.full_like(x, 0.5), x, torch.zeros(4, 3), torch.zeros(4, 3),
+                                         timeout=TIMEOUT, what="loss_function on 4 images"), "loss_function")
+    if not math.isclose(value, 784 * math.log(2), rel_tol=1e-3):
+        raise Fail(f"With mu = 0 and logvar = 0 the KL term is 0, so the loss per image should be "
+                   f"784 * log 2 = {784 * math.log(2):.1f}; got {value:.2f}.")
+
+
+@test("one_hot returns a float (N, C) tensor", points=1)
+def one_hot(ctx):
+    value = _box(ctx).call("one_hot", torch.tensor([0, 2]), 3, timeout=TIMEOUT, what="one_hot([0, 2], 3)")
+    expect.tensor(value, "one_hot([0, 2], 3)", (2, 3))
+    if not value.is_floating_point() or value.tolist() != [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]:
+        raise Fail(f"one_hot([0, 2], 3) should be [[1, 0, 0], [0, 0, 1]] as floats, got {value.tolist()}.")
+
+
+def _shapes(ctx, kind):
+    info = _box(ctx).call("build", kind, timeout=TIMEOUT, what=f"building the {kind.upper()}")
+    z = info["latent_size"]
+    x = torch.rand(2, 1, 28, 28)
+    c = torch.eye(10)[:2] if kind == "cvae" else None
+    x_hat, mu, logvar = _box(ctx).call("forward", x, c, timeout=TIMEOUT, what=f"the {kind.upper()}'s forward")
+    expect.tensor(x_hat, "x_hat", (2, 1, 28, 28), 0.0, 1.0)
+    expect.tensor(mu, "mu", (2, z))
+    expect.tensor(logvar, "logvar", (2, z))
+
+
+@test("VAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
+def vae_forward(ctx):
+    _shapes(ctx, "vae")
+
+
+@test("CVAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
+def cvae_forward(ctx):
+    _shapes(ctx, "cvae")
+
+
+@test("train_vae: two small batches return a finite loss and move the weights", points=1)
+def train_step(ctx):
+    answer = _box(ctx).call("train_short", "vae", 0, timeout=TIMEOUT, what="train_vae on two batches of 32 images")
+    total = expect.scalar(answer["reported"], "train_vae")
+    if not answer["moved"] > 0:
+        raise Fail("The weights did not change: call loss.backward() and optimizer.step() for every batch.")
+    per_image = total / answer["batches"]
+    if not 100 < per_image < 2000:
+        raise Fail(f"train_vae reported {per_image:.1f} per image on its first batches; an untrained VAE "
+                   "should be around 500. Return the SUM over batches of loss_function's value.")
+
+
+CHECKS = [reparametrize, bce, loss, one_hot, vae_forward, cvae_forward, train_step]

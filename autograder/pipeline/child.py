@@ -1,0 +1,91 @@
+"""Entry point of the student's sandboxed process (started by :mod:`autograder.pipeline.isolate`).
+
+    python -m autograder.pipeline.child AGENT_MODULE REQUEST_FD ANSWER_FD
+
+It loads the homework's *agent* module (code of the kit's that imports the student's files and
+calls them) and then serves requests ``{"method", "args", "seed"}`` until the grader closes the
+pipe. Before each request every random generator is seeded with the request's seed, so the same
+submission gives the same answers every time. An exception in student code, ``sys.exit`` and
+``KeyboardInterrupt`` included, becomes an error answer with the last lines of its traceback in the
+student's own files; it never reaches the grader as anything but data.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def describe_exception(exc: BaseException, workdir: str, limit: int = 6) -> dict:
+    """Type, message and the last traceback lines, keeping frames from the student's files."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if os.path.abspath(f.filename).startswith(workdir + os.sep)]
+    shown = (own or frames)[-limit:]
+    lines = []
+    for frame in shown:
+        name = os.path.relpath(frame.filename, workdir) if frame in own else os.path.basename(frame.filename)
+        lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    if isinstance(exc, SystemExit):
+        message = f"the code called sys.exit({exc.code!r})"
+    else:
+        message = str(exc)
+    return {"type": type(exc).__name__, "message": message[:2000], "traceback": "\n".join(lines)}
+
+
+def serve(agent, request_fd: int, answer_fd: int, workdir: str) -> None:
+    from autograder.pipeline import wire
+
+    exported = set(getattr(agent, "EXPORTS", ()))
+    while True:
+        try:
+            request = wire.read_frame(request_fd)
+        except wire.WireError:
+            return  # the grader is done with us
+        method = request.get("method")
+        try:
+            if method not in exported:
+                raise LookupError(f"the grader asked for an unknown step {method!r}")
+            seed_everything(int(request.get("seed", 0)))
+            value = getattr(agent, method)(*request.get("args", ()), **request.get("kwargs", {}))
+            answer = {"ok": True, "value": value}
+        except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit too
+            answer = {"ok": False, "error": describe_exception(exc, workdir)}
+        try:
+            wire.write_frame(answer_fd, answer)
+        except Exception as exc:  # an answer that cannot be serialised is the student's problem
+            wire.write_frame(answer_fd, {"ok": False, "error": {
+                "type": type(exc).__name__, "traceback": "",
+                "message": f"the result could not be sent back to the grader: {str(exc)[:300]}"}})
+
+
+def main(argv: list[str]) -> int:
+    agent_name, request_fd, answer_fd = argv[0], int(argv[1]), int(argv[2])
+    workdir = os.path.abspath(os.getcwd())
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
+    import importlib
+
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("AEKIT_THREADS", "1")))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    agent = importlib.import_module(agent_name)
+    serve(agent, request_fd, answer_fd, workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

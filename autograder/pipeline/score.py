@@ -1,0 +1,141 @@
+"""Graded tests: how a homework declares them and how each one is run and scored on its own.
+
+A homework's ``hidden.py`` (or ``public.py``) lists tests made with :func:`test`::
+
+    @test("bce_function matches the grader's BCE", points=6)
+    def bce(ctx):
+        value = ctx.sandbox("units").call("bce", x_hat, x, what="bce_function(x_hat, x)")
+        if not close(value, expected):
+            raise Fail("bce_function returned ..., the grader expected ...")
+        return "bce_function agrees with the grader."          # full marks
+
+A test earns full marks by returning (a message or ``None``), partial marks by returning
+:class:`Partial`, and nothing by raising :class:`Fail`. A :class:`StudentFailure` from the student's
+process fails just that test with its feedback; a bug in the grader's own test code is reported as
+such and also fails only that test. Shared, expensive work (training a model once for several tests)
+goes through :meth:`Context.once`, which remembers a failure as well as a value, so every test that
+depends on it gets the same feedback.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .isolate import Limits, Sandbox, StudentFailure
+
+
+class Fail(Exception):
+    """The student's work does not meet the test; the message says why and what to do."""
+
+
+@dataclass
+class Partial:
+    fraction: float
+    message: str
+
+
+@dataclass
+class Test:
+    name: str
+    points: float
+    func: Callable
+    visibility: str = "visible"
+
+
+@dataclass
+class TestResult:
+    name: str
+    score: float
+    max_score: float
+    output: str
+    visibility: str = "visible"
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.score >= self.max_score else "failed"
+
+
+def test(name: str, points: float, visibility: str = "visible"):
+    """Decorator declaring a graded test worth ``points``."""
+    def wrap(func):
+        return Test(name=name, points=points, func=func, visibility=visibility)
+    return wrap
+
+
+@dataclass
+class Context:
+    """What a test can use: the student's folder, sandboxes, options and shared results."""
+
+    workdir: Path
+    agent: str
+    options: dict = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    _sandboxes: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict)
+
+    def sandbox(self, label: str) -> Sandbox:
+        """The student process named ``label``, started on first use and kept for later tests."""
+        if label not in self._sandboxes:
+            self._sandboxes[label] = Sandbox(self.workdir, self.agent, self.limits, label)
+        return self._sandboxes[label]
+
+    def release(self, label: str) -> None:
+        """Stop the student process ``label`` (its memory is needed elsewhere)."""
+        box = self._sandboxes.pop(label, None)
+        if box is not None:
+            box.__exit__(None, None, None)
+
+    def once(self, key: str, compute: Callable):
+        """Run ``compute()`` once; later calls return its value or re-raise its failure."""
+        if key not in self._cache:
+            try:
+                self._cache[key] = ("value", compute())
+            except (Fail, StudentFailure) as err:
+                self._cache[key] = ("error", err)
+        kind, value = self._cache[key]
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        for box in self._sandboxes.values():
+            box.__exit__(None, None, None)
+        self._sandboxes.clear()
+
+
+def run_test(item: Test, ctx: Context) -> TestResult:
+    start = time.monotonic()
+    try:
+        outcome = item.func(ctx)
+        if isinstance(outcome, Partial):
+            fraction = min(max(float(outcome.fraction), 0.0), 1.0)
+            score, output = round(item.points * fraction, 2), outcome.message
+        else:
+            score, output = float(item.points), outcome or "Passed."
+    except Fail as err:
+        score, output = 0.0, str(err)
+    except StudentFailure as err:
+        score, output = 0.0, err.feedback
+    except Exception:  # the grader's own test broke: fail this test only, say so plainly
+        score = 0.0
+        output = ("The grader could not finish this test because of an internal error; this is not "
+                  "necessarily your fault, so please tell your TA.\n" + traceback.format_exc(limit=3))
+    return TestResult(item.name, score, float(item.points), output, item.visibility,
+                      round(time.monotonic() - start, 2))
+
+
+def run_tests(tests, ctx: Context, progress: Callable[[TestResult], None] | None = None) -> list[TestResult]:
+    results = []
+    try:
+        for item in tests:
+            result = run_test(item, ctx)
+            results.append(result)
+            if progress:
+                progress(result)
+    finally:
+        ctx.close()
+    return results
