@@ -2,7 +2,7 @@
 
 A homework's ``hidden.py`` (or ``public.py``) lists tests made with :func:`test`::
 
-    @test("bce_function matches the grader's BCE", points=6)
+    @graded("bce_function matches the grader's BCE", points=6)
     def bce(ctx):
         value = ctx.sandbox("units").call("bce", x_hat, x, what="bce_function(x_hat, x)")
         if not close(value, expected):
@@ -38,7 +38,7 @@ class Partial:
 
 
 @dataclass
-class Test:
+class GradedTest:
     name: str
     points: float
     func: Callable
@@ -59,10 +59,10 @@ class TestResult:
         return "passed" if self.score >= self.max_score else "failed"
 
 
-def test(name: str, points: float, visibility: str = "visible"):
+def graded(name: str, points: float, visibility: str = "visible"):
     """Decorator declaring a graded test worth ``points``."""
     def wrap(func):
-        return Test(name=name, points=points, func=func, visibility=visibility)
+        return GradedTest(name=name, points=points, func=func, visibility=visibility)
     return wrap
 
 
@@ -107,7 +107,7 @@ class Context:
         self._sandboxes.clear()
 
 
-def run_test(item: Test, ctx: Context) -> TestResult:
+def run_test(item: GradedTest, ctx: Context) -> TestResult:
     start = time.monotonic()
     try:
         outcome = item.func(ctx)

@@ -13,7 +13,7 @@ import torch
 
 from autograder.pipeline import expect
 from autograder.pipeline.isolate import StudentFailure
-from autograder.pipeline.score import Fail, Partial, test
+from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure
 
@@ -50,7 +50,7 @@ def _reparam_answer(ctx):
     return ctx.once("reparametrize", compute)
 
 
-@test("reparametrize: samples have mean mu and standard deviation exp(logvar / 2)", points=6)
+@graded("reparametrize: samples have mean mu and standard deviation exp(logvar / 2)", points=6)
 def reparametrize_statistics(ctx):
     mu, logvar, _, z, _ = _reparam_answer(ctx)
     eps = (z - mu) / torch.exp(0.5 * logvar)
@@ -65,7 +65,7 @@ def reparametrize_statistics(ctx):
     return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}."
 
 
-@test("reparametrize: gradients flow into mu and logvar", points=4)
+@graded("reparametrize: gradients flow into mu and logvar", points=4)
 def reparametrize_gradients(ctx):
     mu, logvar, weights, z, answer = _reparam_answer(ctx)
     grad_mu, grad_logvar = answer.get("grad_mu"), answer.get("grad_logvar")
@@ -92,7 +92,7 @@ def _loss_inputs(ctx, n: int, offset: int):
     return x_hat, x, mu, logvar
 
 
-@test("bce_function: binary cross-entropy summed over pixels and images", points=6)
+@graded("bce_function: binary cross-entropy summed over pixels and images", points=6)
 def bce_function(ctx):
     for n, offset in ((7, 10), (32, 11)):
         x_hat, x, _, _ = _loss_inputs(ctx, n, offset)
@@ -109,7 +109,7 @@ def bce_function(ctx):
     return "bce_function agrees with the grader on two batches."
 
 
-@test("loss_function: negative ELBO (BCE + KL) averaged per image", points=8)
+@graded("loss_function: negative ELBO (BCE + KL) averaged per image", points=8)
 def loss_function(ctx):
     for n, offset in ((5, 20), (64, 21)):
         x_hat, x, mu, logvar = _loss_inputs(ctx, n, offset)
@@ -132,7 +132,7 @@ def loss_function(ctx):
     return "loss_function agrees with the grader on two batches."
 
 
-@test("one_hot: float rows with a single 1 at the label", points=4)
+@graded("one_hot: float rows with a single 1 at the label", points=4)
 def one_hot(ctx):
     cases = (torch.tensor([3, 0, 9, 9, 1, 4]), 10), (torch.tensor([2, 5, 0]), 12)
     for labels, size in cases:
@@ -175,19 +175,19 @@ def _check_model(ctx, kind: str):
     return info, z_size, labels
 
 
-@test("VAE: forward returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
+@graded("VAE: forward returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
 def vae_shapes(ctx):
     info, z_size, _ = _check_model(ctx, "vae")
     return f"VAE with {info['parameters']:,} parameters: shapes and ranges are right (latent size {z_size})."
 
 
-@test("CVAE: forward(x, c) returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
+@graded("CVAE: forward(x, c) returns (x_hat, mu, logvar) of the right shapes, x_hat in [0, 1]", points=6)
 def cvae_shapes(ctx):
     info, z_size, _ = _check_model(ctx, "cvae")
     return f"CVAE with {info['parameters']:,} parameters: shapes and ranges are right (latent size {z_size})."
 
 
-@test("Decoders: (N, Z) -> (N, 1, 28, 28) for the VAE, (N, Z + C) -> (N, 1, 28, 28) for the CVAE", points=4)
+@graded("Decoders: (N, Z) -> (N, 1, 28, 28) for the VAE, (N, Z + C) -> (N, 1, 28, 28) for the CVAE", points=4)
 def decoder_shapes(ctx):
     problems = []
     for kind, extra in (("vae", 0), ("cvae", measure.NUM_CLASSES)):
@@ -275,12 +275,12 @@ def _nelbo_test(ctx, kind: str):
                              f"train_vae, and that the decoder ends with a Sigmoid.")
 
 
-@test("VAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+@graded("VAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
 def vae_training(ctx):
     return _nelbo_test(ctx, "vae")
 
 
-@test("CVAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+@graded("CVAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
 def cvae_training(ctx):
     return _nelbo_test(ctx, "cvae")
 
@@ -319,17 +319,17 @@ def _training_subset(ctx):
     return ctx.once("train-subset", load)
 
 
-@test("VAE: the loss train_vae reports matches the grader's recomputation", points=5)
+@graded("VAE: the loss train_vae reports matches the grader's recomputation", points=5)
 def vae_honesty(ctx):
     return _honesty(ctx, "vae")
 
 
-@test("CVAE: the loss train_vae reports matches the grader's recomputation", points=5)
+@graded("CVAE: the loss train_vae reports matches the grader's recomputation", points=5)
 def cvae_honesty(ctx):
     return _honesty(ctx, "cvae")
 
 
-@test("CVAE generation: a pretrained classifier recognises the requested digit (> 90%)", points=14)
+@graded("CVAE generation: a pretrained classifier recognises the requested digit (> 90%)", points=14)
 def cvae_generation(ctx):
     from autograder.models import mnist_classifier
 
@@ -355,7 +355,7 @@ def cvae_generation(ctx):
                    f"decoder really uses c: it receives torch.cat([z, c], dim=1).")
 
 
-@test("Training time: each training finishes within the time limit", points=4)
+@graded("Training time: each training finishes within the time limit", points=4)
 def training_time(ctx):
     limit = float(ctx.options.get("timeout", 1800.0))
     lines, earned = [], 0.0

@@ -10,7 +10,7 @@ import math
 import torch
 
 from autograder.pipeline import expect
-from autograder.pipeline.score import Fail, test
+from autograder.pipeline.score import Fail, graded
 
 TIMEOUT = 60.0
 
@@ -19,7 +19,7 @@ def _box(ctx):
     return ctx.sandbox("check")
 
 
-@test("reparametrize returns z of the same shape as mu, with gradients", points=1)
+@graded("reparametrize returns z of the same shape as mu, with gradients", points=1)
 def reparametrize(ctx):
     mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
     answer = _box(ctx).call("reparametrize", mu, logvar, torch.ones(3, 4), timeout=TIMEOUT,
@@ -29,7 +29,7 @@ def reparametrize(ctx):
         raise Fail("No gradient reaches mu or logvar through z.")
 
 
-@test("bce_function of a perfect guess is 0; of 0.5 everywhere is N * 784 * log 2", points=1)
+@graded("bce_function of a perfect guess is 0; of 0.5 everywhere is N * 784 * log 2", points=1)
 def bce(ctx):
     x = torch.zeros(2, 1, 28, 28)
     x[:, :, 10:18, 10:18] = 1.0
@@ -44,7 +44,7 @@ def bce(ctx):
                    f"{2 * 784 * math.log(2):.1f} (a sum, not a mean), got {half:.1f}.")
 
 
-@test("loss_function is a scalar, and equals BCE / N when mu = 0 and logvar = 0", points=1)
+@graded("loss_function is a scalar, and equals BCE / N when mu = 0 and logvar = 0", points=1)
 def loss(ctx):
     x = torch.zeros(4, 1, 28, 28)
     value = expect.scalar(_box(ctx).call("loss", torch.full_like(x, 0.5), x, torch.zeros(4, 3), torch.zeros(4, 3),
@@ -54,7 +54,7 @@ def loss(ctx):
                    f"784 * log 2 = {784 * math.log(2):.1f}; got {value:.2f}.")
 
 
-@test("one_hot returns a float (N, C) tensor", points=1)
+@graded("one_hot returns a float (N, C) tensor", points=1)
 def one_hot(ctx):
     value = _box(ctx).call("one_hot", torch.tensor([0, 2]), 3, timeout=TIMEOUT, what="one_hot([0, 2], 3)")
     expect.tensor(value, "one_hot([0, 2], 3)", (2, 3))
@@ -73,17 +73,17 @@ def _shapes(ctx, kind):
     expect.tensor(logvar, "logvar", (2, z))
 
 
-@test("VAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
+@graded("VAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
 def vae_forward(ctx):
     _shapes(ctx, "vae")
 
 
-@test("CVAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
+@graded("CVAE forward: shapes (2, 1, 28, 28), (2, Z), (2, Z)", points=1)
 def cvae_forward(ctx):
     _shapes(ctx, "cvae")
 
 
-@test("train_vae: two small batches return a finite loss and move the weights", points=1)
+@graded("train_vae: two small batches return a finite loss and move the weights", points=1)
 def train_step(ctx):
     answer = _box(ctx).call("train_short", "vae", 0, timeout=TIMEOUT, what="train_vae on two batches of 32 images")
     total = expect.scalar(answer["reported"], "train_vae")
