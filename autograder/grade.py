@@ -26,8 +26,13 @@ def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
 
 
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-          seed: int = 0, tests=None, progress=None, limits: Limits | None = None) -> dict:
-    """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict."""
+          seed: int = 0, tests=None, progress=None, limits: Limits | None = None,
+          options: dict | None = None) -> dict:
+    """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict.
+
+    ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
+    tests read (``timeout`` and ``seed`` are set from the arguments).
+    """
     start = time.monotonic()
     spec = load_spec(homework)
     tests = load_tests(homework) if tests is None else tests
@@ -40,7 +45,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 notes = results[0].output
             else:
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
-                              options={"timeout": float(timeout), "seed": int(seed)})
+                              options={**(options or {}), "timeout": float(timeout), "seed": int(seed)})
                 results = run_tests(tests, ctx, progress)
     except SubmissionError as err:
         results = [TestResult(t.name, 0.0, float(t.points), str(err), t.visibility) for t in tests]

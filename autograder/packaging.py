@@ -14,7 +14,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from autograder.homeworks import HOMEWORKS, UnknownHomework, load_spec
+from autograder.homeworks import UnknownHomework, available, load_spec
 
 MAX_PY_BYTES = 1_000_000            # one source file
 MAX_NOTEBOOK_BYTES = 20_000_000     # the notebook (figures included)
@@ -57,13 +57,7 @@ def spec_or_error(homework: str):
     try:
         return load_spec(homework)
     except UnknownHomework:
-        valid = []
-        for name in HOMEWORKS:
-            try:
-                load_spec(name)
-                valid.append(name)
-            except UnknownHomework:
-                pass
+        valid = available()
         raise PackagingError(f"unknown homework '{homework}'. "
                              f"Valid homeworks: {', '.join(valid) or '(none yet)'}.") from None
 

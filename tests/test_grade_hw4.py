@@ -1,0 +1,198 @@
+"""Grading homework 4 end to end: the reference, the untouched stencil, one-bug submissions,
+broken uploads and hostile unit code. Tests marked ``slow`` train for real (about two minutes per
+grading on two cores); CI runs them."""
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import grade
+from autograder.homeworks.hw4 import hidden
+
+KIT = Path(__file__).resolve().parents[1]
+REFERENCE = KIT / "solutions" / "hw4"
+STENCIL = KIT / "stencil" / "hw4"
+ALL_NAMES = [t.name for t in hidden.TESTS]
+
+
+def submission(tmp_path: Path, name: str, patches=()) -> Path:
+    """A copy of the reference with ``(file, old, new)`` text replacements (each must apply)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for source in REFERENCE.glob("*.py"):
+        shutil.copy(source, folder / source.name)
+    for file, old, new in patches:
+        text = (folder / file).read_text()
+        assert text.count(old) == 1, f"patch no longer applies to {file}: {old!r}"
+        (folder / file).write_text(text.replace(old, new))
+    return folder
+
+
+def scores(results: dict) -> dict:
+    return {t["name"]: t["score"] for t in results["tests"]}
+
+
+def full(name: str) -> float:
+    return next(t.points for t in hidden.TESTS if t.name == name)
+
+
+def names(*tests) -> set:
+    return {t.name for t in tests}
+
+
+def test_points_add_up_to_100():
+    assert sum(t.points for t in hidden.TESTS) == 100
+    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
+
+
+def test_untouched_stencil_scores_zero_with_feedback_on_every_test(tmp_path):
+    results = grade("hw4", STENCIL, tmp_path / "results.json", timeout=120)
+    assert results["score"] == 0
+    assert [t["name"] for t in results["tests"]] == ALL_NAMES
+    for item in results["tests"]:
+        assert item["score"] == 0 and item["status"] == "failed"
+        assert "NotImplementedError" in item["output"] or "did not complete" in item["output"], item
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["tests"] == results["tests"]
+    for key in ("score", "execution_time", "output", "tests"):
+        assert key in on_disk
+    for item in on_disk["tests"]:
+        assert set(item) >= {"name", "score", "max_score", "status", "output", "visibility"}
+
+
+def test_missing_file_fails_every_test_with_one_clear_message(tmp_path):
+    folder = submission(tmp_path, "no_assignment")
+    (folder / "assignment.py").unlink()
+    results = grade("hw4", folder)
+    assert results["score"] == 0
+    assert all("no assignment.py" in t["output"] for t in results["tests"])
+
+
+def test_not_a_zip_and_path_escape_are_refused_cleanly(tmp_path):
+    fake = tmp_path / "upload.zip"
+    fake.write_bytes(b"this is not a zip")
+    assert "neither a folder nor a zip" in grade("hw4", fake)["output"]
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escape.py", "print('out')")
+        zf.writestr("vae.py", "")
+    results = grade("hw4", evil)
+    assert results["score"] == 0 and "outside the submission folder" in results["tests"][0]["output"]
+    assert not (tmp_path.parent / "escape.py").exists()
+
+
+def test_zip_with_a_wrapping_folder_is_found(tmp_path):
+    folder = submission(tmp_path, "wrapped")
+    archive = tmp_path / "wrapped.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in folder.glob("*.py"):
+            zf.write(path, f"my_hw4/{path.name}")
+    results = grade("hw4", archive, tests=hidden.UNIT_TESTS[:3])
+    assert results["score"] == sum(t.points for t in hidden.UNIT_TESTS[:3])
+
+
+def test_cli_exits_zero_after_grading_and_two_for_unknown_homework(tmp_path):
+    out = tmp_path / "r.json"
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "hw4", str(STENCIL), "--out", str(out),
+                          "--quiet", "--timeout", "60"], cwd=KIT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(out.read_text())["score"] == 0 and "Total 0 / 100" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "autograder", "grade", "hw9", str(STENCIL)], cwd=KIT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "not a homework of this kit" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("bug, lost", [
+    ("hang", names(hidden.one_hot)),
+    ("exit", names(hidden.loss_function)),
+])
+def test_hostile_unit_code_fails_only_its_own_tests(tmp_path, bug, lost):
+    patches = {
+        "hang": [("assignment.py", "    targets = torch.zeros(labels.shape[0], class_size, device=labels.device)\n",
+                  "    while True:\n        pass\n")],
+        "exit": [("vae.py", "    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())\n",
+                  "    import sys\n    sys.exit(0)\n")],
+    }[bug]
+    results = grade("hw4", submission(tmp_path, bug, patches), tests=hidden.UNIT_TESTS,
+                    options={"call_timeout": 15})
+    got = scores(results)
+    for name in got:
+        if name in lost:
+            assert got[name] == 0, name
+        else:
+            assert got[name] == full(name), (name, results)
+    feedback = next(t["output"] for t in results["tests"] if t["name"] in lost)
+    assert ("did not finish within 15 seconds" in feedback) if bug == "hang" else ("sys.exit(0)" in feedback)
+
+
+def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
+    from autograder.check import check
+
+    assert all(r.status == "passed" for r in check("hw4", REFERENCE))
+    stencil = check("hw4", STENCIL)
+    assert all(r.status == "failed" and "NotImplementedError" in r.output for r in stencil)
+
+
+def test_public_checks_share_no_test_with_the_hidden_ones():
+    from autograder.homeworks.hw4 import public
+
+    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
+    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
+
+
+# ----------------------------------------------------------------------------- slow: real training
+@pytest.fixture(scope="module")
+def reference_results(tmp_path_factory):
+    return grade("hw4", REFERENCE, tmp_path_factory.mktemp("ref") / "results.json")
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(reference_results):
+    assert reference_results["score"] == 100, json.dumps(reference_results, indent=1)[:3000]
+
+
+ONE_BUG = {
+    # one_hot returns integers: only the one_hot test notices (torch.cat promotes to float).
+    "one_hot_long": ([("assignment.py", "targets = torch.zeros(labels.shape[0], class_size, device=labels.device)",
+                       "targets = torch.zeros(labels.shape[0], class_size, device=labels.device, dtype=torch.long)")],
+                     names(hidden.one_hot)),
+    # train_vae makes its number up: the honesty tests catch it.
+    "made_up_loss": ([("assignment.py", "    return total_loss\n", "    return 90.0 * len(train_loader)\n")],
+                     names(hidden.vae_honesty, hidden.cvae_honesty)),
+    # loss summed over the batch: loss_function and the reported losses are wrong, training is not.
+    "loss_not_averaged": ([("vae.py", "loss = (bce_function(x_hat, x) + kl) / x.shape[0]",
+                            "loss = bce_function(x_hat, x) + kl")],
+                          names(hidden.loss_function, hidden.vae_honesty, hidden.cvae_honesty)),
+    # the CVAE's decoder throws the class away: it still reconstructs, but cannot draw a chosen digit.
+    "decoder_ignores_class": ([("vae.py", "            nn.Linear(Z + C, H), nn.ReLU(),\n",
+                                "            _DropClass(Z), nn.Linear(Z, H), nn.ReLU(),\n"),
+                               ("vae.py", "class CVAE(nn.Module):\n",
+                                "class _DropClass(nn.Module):\n    def __init__(self, z):\n        super().__init__()\n"
+                                "        self.z = z\n\n    def forward(self, t):\n        return t[:, :self.z]\n\n\n"
+                                "class CVAE(nn.Module):\n")],
+                              names(hidden.cvae_generation)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(ONE_BUG))
+def test_one_bug_loses_only_its_points(tmp_path, bug, reference_results):
+    patches, lost = ONE_BUG[bug]
+    results = grade("hw4", submission(tmp_path, bug, patches))
+    got = scores(results)
+    for name, score in got.items():
+        if name in lost:
+            assert score < full(name) * 0.25, (bug, name, results)
+        else:
+            assert score == full(name), (bug, name, json.dumps(results, indent=1)[:3000])
+    if bug == "one_hot_long":
+        # Determinism: the VAE training never touches one_hot, so its graded numbers match the
+        # reference's exactly, although they came from two separate gradings.
+        reference = {t["name"]: t["output"] for t in reference_results["tests"]}
+        for item in results["tests"]:
+            if item["name"] in names(hidden.vae_training, hidden.vae_honesty):
+                assert item["output"] == reference[item["name"]]
