@@ -1,0 +1,50 @@
+"""The student stencil is generated from the reference solution and must not drift from it."""
+import ast
+
+import pytest
+
+from autograder.stencil import main, stencil_files, strip_solutions
+
+SOURCE = '''def f(x):
+    """Doc."""
+    y = None
+    ### BEGIN SOLUTION
+    y = 2 * x
+    ### END SOLUTION
+    return y
+
+
+class Model:
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        return x
+        ### END SOLUTION
+'''
+
+
+def test_regions_become_not_implemented_errors_naming_the_function():
+    out = strip_solutions(SOURCE, "toy.py")
+    assert "2 * x" not in out and "return x\n" not in out
+    assert 'raise NotImplementedError("TODO: fill in f (toy.py)")' in out
+    assert 'raise NotImplementedError("TODO: fill in Model.forward (toy.py)")' in out
+    ast.parse(out)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n", "nested"),
+    ("### END SOLUTION\n", "without"),
+    ("### BEGIN SOLUTION\nx = 1\n", "never closed"),
+])
+def test_malformed_markers_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        strip_solutions(bad)
+
+
+def test_committed_stencil_equals_a_fresh_generation():
+    files = stencil_files("hw4")
+    assert files, "no solution files found for hw4"
+    for path, text in files.items():
+        assert path.read_text() == text, f"{path} drifted: run python -m autograder.stencil hw4"
+        assert "BEGIN SOLUTION" not in text
+        ast.parse(text)
+    assert main(["hw4", "--check"]) == 0
