@@ -224,10 +224,11 @@ class Sandbox:
         chunks, remaining = [], size
         while remaining:
             left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self._answer_fd], [], [], min(left, 1.0))
+            # An answer already waiting counts as in time, even if the grader comes to read it late.
+            ready, _, _ = select.select([self._answer_fd], [], [], min(max(left, 0.0), 1.0))
             if not ready:
+                if left <= 0:
+                    raise TimeoutError
                 continue
             chunk = os.read(self._answer_fd, min(remaining, 1 << 20))
             if not chunk:

@@ -7,7 +7,6 @@ CVAE are trained in two more sandboxes side by side, one CPU thread each.
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
@@ -217,25 +216,20 @@ def _start_training(ctx):
     def start():
         ctx.release("units")
         timeout = float(ctx.options.get("timeout", 1800.0))
-        started = {}
         for kind in ("vae", "cvae"):
             box = ctx.sandbox(f"train-{kind}")
             box.submit("train", kind, EPOCHS, _seed(ctx, 40), seed=_seed(ctx, 41), timeout=timeout,
                        what=f"train_vae ({EPOCHS} epochs of the {kind.upper()} on the MNIST training set)")
-            started[kind] = time.monotonic()
-        return started
+        return True
     return ctx.once("training-started", start)
 
 
 def _trained(ctx, kind: str):
     """The training record of ``kind``: reported losses, batches, wall seconds."""
     def collect():
-        started = _start_training(ctx)
-        try:
-            record = ctx.sandbox(f"train-{kind}").result()
-        finally:
-            ctx.once(f"seconds-{kind}", lambda: time.monotonic() - started[kind])
-        if not isinstance(record, dict) or "reported" not in record:
+        _start_training(ctx)
+        record = ctx.sandbox(f"train-{kind}").result()
+        if not isinstance(record, dict) or "reported" not in record or "seconds" not in record:
             raise Fail(f"The {kind.upper()} training answered out of turn.")
         return record
     return ctx.once(f"trained-{kind}", collect)
@@ -366,9 +360,9 @@ def training_time(ctx):
     lines, earned = [], 0.0
     for kind in ("vae", "cvae"):
         try:
-            _trained(ctx, kind)
-            seconds = ctx.once(f"seconds-{kind}", lambda: float("nan"))
-            lines.append(f"The {kind.upper()} trained {EPOCHS} epochs in {seconds:.0f} s (limit {limit:.0f} s).")
+            seconds = float(torch.as_tensor(_trained(ctx, kind)["seconds"]).sum())
+            lines.append(f"The {kind.upper()} trained {EPOCHS} epochs in about {seconds:.0f} s "
+                         f"(limit {limit:.0f} s, enforced by the grader).")
             earned += 0.5
         except StudentFailure as err:
             if err.kind == "timeout":
