@@ -2,9 +2,10 @@
 
     python -m autograder.models.train_mnist_classifier [--epochs N] [--seed S]
 
-Fully seeded and deterministic on CPU with two threads: the same seed, epochs and torch version
-give the same weights. Trains on the 60k training images with random shifts of up to +-2 pixels,
-evaluates on the 10k test images, then writes ``mnist_classifier.pt`` (the state dict) and
+Fully seeded and deterministic on CPU with two threads: the same seed, epochs, torch version and
+kind of CPU give the same weights (another CPU may differ in the last bits, not in accuracy).
+Trains on the 60k training images with random shifts of up to +-2 pixels, evaluates on the 10k
+test images, then writes ``mnist_classifier.pt`` (the state dict) and
 ``mnist_classifier.json`` (its SHA-256, test accuracy, seed, epochs, time, torch version and
 command) next to :mod:`autograder.models.mnist_classifier`.
 """
