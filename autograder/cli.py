@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=1800.0,
                        help="seconds allowed for each training run (default: %(default)s)")
     grade.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    grade.add_argument("--jobs", type=int, default=2, choices=(1, 2),
+                       help="student processes that train at once: 2 is faster, 1 halves peak memory; "
+                            "scores are identical (default: %(default)s)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = verbs.add_parser("check", help=VERBS["check"], description=VERBS["check"])

@@ -66,7 +66,8 @@ def main(args) -> int:
             bar.set_postfix_str(result.name[:40])
             bar.update(1)
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
-                     timeout=args.timeout, seed=args.seed, tests=tests, progress=progress)
+                     timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
+                     options={"jobs": args.jobs})
     from .pipeline.score import TestResult as R
 
     rows = [R(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]

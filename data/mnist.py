@@ -6,13 +6,15 @@
 >>> x, y = next(iter(loader))                  # float32 (128, 1, 28, 28) in [0, 1], int64 (128,)
 
 Decoded arrays are cached as ``.npy`` files next to the kit's download cache (named by the source
-file's checksum), so later loads are memory-mapped and cost a few milliseconds.
+file's checksum), so later loads read them directly and cost a few milliseconds. Each process keeps
+one read-only copy of every array it has loaded; datasets share it rather than copying it.
 """
 from __future__ import annotations
 
 import gzip
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,7 @@ def _load_part(split: str, part: str) -> np.ndarray:
     array = None
     if decoded.is_file():
         try:
-            array = np.load(decoded, mmap_mode="r")
+            array = np.load(decoded)
         except (OSError, ValueError):
             array = None
     expected_len = SIZES[split]
@@ -76,6 +78,8 @@ def _load_part(split: str, part: str) -> np.ndarray:
         if array.shape[0] != expected_len:
             raise DataError(f"{source} holds {array.shape[0]} items, expected {expected_len}")
         _write_cache(decoded, array)
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)  # shared by every caller in this process
     _MEMORY[key] = array
     return array
 
@@ -116,9 +120,10 @@ class MNIST:
         images, labels = load(split)
         if limit is not None:
             images, labels = images[:limit], labels[:limit]
-        # A private writable copy: the cached arrays are read-only memory maps.
-        self.images = torch.from_numpy(np.array(images, dtype=np.uint8))
-        self.labels = torch.from_numpy(np.array(labels, dtype=np.int64))
+        with warnings.catch_warnings():  # shared read-only memory: never written through these tensors
+            warnings.simplefilter("ignore", UserWarning)
+            self.images = torch.from_numpy(images)
+        self.labels = torch.from_numpy(labels.astype(np.int64))
 
     def __len__(self) -> int:
         return len(self.labels)
