@@ -58,7 +58,7 @@ def _decoded_path(remote: RemoteFile) -> Path:
     return cache_dir() / "mnist" / "decoded" / f"{remote.name.split('.')[0]}-{remote.md5[:12]}.npy"
 
 
-def _load_part(split: str, part: str) -> np.ndarray:
+def _load_part(split: str, part: str, keep: bool = True) -> np.ndarray:
     key = (split, part)
     if key in _MEMORY:
         return _MEMORY[key]
@@ -80,7 +80,8 @@ def _load_part(split: str, part: str) -> np.ndarray:
         _write_cache(decoded, array)
     array = np.ascontiguousarray(array)
     array.setflags(write=False)  # shared by every caller in this process
-    _MEMORY[key] = array
+    if keep:
+        _MEMORY[key] = array
     return array
 
 
@@ -96,15 +97,17 @@ def _write_cache(path: Path, array: np.ndarray) -> None:
         pass
 
 
-def load(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(images, labels)`` of ``split`` ("train" or "test").
+def load(split: str, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(images, labels)`` of ``split`` ("train" or "test"), both read-only.
 
     images: uint8 array (N, 28, 28), 0 = background; labels: uint8 array (N,), digits 0-9.
-    Raises :class:`data.DataError` with instructions when the files are missing or corrupt.
+    With ``keep=False`` the arrays are not kept for later calls in this process (saves memory
+    when only a part is needed). Raises :class:`data.DataError` with instructions when the files
+    are missing or corrupt.
     """
     if split not in SIZES:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    return _load_part(split, "images"), _load_part(split, "labels")
+    return _load_part(split, "images", keep), _load_part(split, "labels", keep)
 
 
 class MNIST:

@@ -187,3 +187,11 @@ def test_forged_bytes_on_the_answer_pipe_are_refused(box):
         box.call("garble", what="garble()")
     assert err.value.kind == "garbled" and "cannot read" in err.value.feedback
     assert box.call("double", torch.ones(1)).item() == 2.0
+
+
+def test_a_slice_travels_without_its_whole_storage():
+    from autograder.pipeline import wire
+
+    big = torch.zeros(10000, 784)
+    assert len(wire.encode([big[:10]])) < 10 * 784 * 4 + 4096
+    assert torch.equal(wire.decode(wire.encode({"x": big[5:7]})[8:])["x"], big[5:7])

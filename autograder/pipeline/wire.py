@@ -17,11 +17,28 @@ class WireError(RuntimeError):
     """The other side closed the pipe or sent something that is not a valid frame."""
 
 
+def compact(obj):
+    """``obj`` with every tensor that views a larger storage replaced by a tight copy, because
+    ``torch.save`` writes a tensor's whole storage (a 10-image slice of a 10,000-image batch would
+    otherwise travel as all 10,000)."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        if obj.untyped_storage().nbytes() > obj.numel() * obj.element_size():
+            return obj.detach().clone()
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(compact(item) for item in obj)
+    if isinstance(obj, dict):
+        return {key: compact(value) for key, value in obj.items()}
+    return obj
+
+
 def encode(obj) -> bytes:
     import torch
 
     buffer = io.BytesIO()
-    torch.save(obj, buffer)
+    torch.save(compact(obj), buffer)
     payload = buffer.getvalue()
     return len(payload).to_bytes(8, "big") + payload
 

@@ -246,11 +246,18 @@ def _trained(ctx, kind: str):
     return ctx.once(f"trained-{kind}", collect)
 
 
-def _test_set():
+def _mnist_tensors(split: str, count: int | None = None):
+    """The first ``count`` MNIST ``split`` images as uint8 (N, 1, 28, 28) and labels int64 (N,)."""
     from data import mnist
 
-    images, labels = mnist.load("test")
-    return torch.from_numpy(images.copy()).unsqueeze(1).float() / 255.0, torch.from_numpy(labels.astype("int64"))
+    images, labels = mnist.load(split, keep=False)
+    count = len(labels) if count is None else count
+    return (torch.from_numpy(images[:count].copy()).unsqueeze(1),
+            torch.from_numpy(labels[:count].astype("int64")))
+
+
+def _test_set():
+    return _mnist_tensors("test")
 
 
 def _latent_size(ctx, kind: str) -> int:
@@ -258,7 +265,8 @@ def _latent_size(ctx, kind: str) -> int:
     def read():
         images, labels = ctx.once("test-set", _test_set)
         c = measure.one_hot(labels[:2]) if kind == "cvae" else None
-        mu, _ = ctx.sandbox(f"train-{kind}").call("encode", images[:2], c, timeout=_timeout(ctx),
+        mu, _ = ctx.sandbox(f"train-{kind}").call("encode", measure.as_float(images[:2]), c,
+                                                   timeout=_timeout(ctx),
                                                    what=f"the trained {kind.upper()}'s forward pass")
         return int(expect.tensor(mu, f"mu from the trained {kind.upper()}", (2, None)).shape[1])
     return ctx.once(f"latent-{kind}", read)
@@ -320,13 +328,7 @@ def _honesty(ctx, kind: str):
 
 
 def _training_subset(ctx):
-    def load():
-        from data import mnist
-
-        images, labels = mnist.load("train")
-        images = torch.from_numpy(images[:HONESTY_IMAGES].copy()).unsqueeze(1).float() / 255.0
-        return images, torch.from_numpy(labels[:HONESTY_IMAGES].astype("int64"))
-    return ctx.once("train-subset", load)
+    return ctx.once("train-subset", lambda: _mnist_tensors("train", HONESTY_IMAGES))
 
 
 @graded("VAE: the loss train_vae reports matches the grader's recomputation", points=5)

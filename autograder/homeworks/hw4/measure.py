@@ -31,9 +31,15 @@ def one_hot(labels: torch.Tensor) -> torch.Tensor:
     return F.one_hot(labels.long(), NUM_CLASSES).float()
 
 
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """Images as float32 in [0, 1] (uint8 images are divided by 255)."""
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
 def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, seed: int,
                    label: str, batch: int = 1000, timeout: float = 600.0) -> float:
-    """Per-image negative ELBO of the student's model on ``images``, computed by the grader.
+    """Per-image negative ELBO of the student's model on ``images`` (uint8 (N, 1, 28, 28), or
+    floats in [0, 1]), computed by the grader.
 
     The model encodes every batch first; then the grader draws the codes z = mu + sigma * eps with
     its own noise and asks the decoder for each batch's reconstructions, so the reconstruction can
@@ -43,7 +49,7 @@ def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, see
     conds = one_hot(labels) if conditional else None
     mus, logvars = [], []
     for start in range(0, n, batch):
-        x = images[start:start + batch]
+        x = as_float(images[start:start + batch])
         c = conds[start:start + batch] if conditional else None
         mu, logvar = box.call("encode", x, c, what=f"the {label}'s forward pass on {x.shape[0]} images",
                               seed=seed, timeout=timeout)
@@ -64,6 +70,5 @@ def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, see
         x_hat = box.call("decode", code, what=f"the {label}'s decoder on {code.shape[0]} codes",
                          seed=seed, timeout=timeout)
         x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (code.shape[0], *IMAGE), 0.0, 1.0)
-        x = images[start:start + batch]
-        total += float(bce_sum(x_hat, x))
+        total += float(bce_sum(x_hat, as_float(images[start:start + batch])))
     return (total + float(kl_sum(mu, logvar))) / n
