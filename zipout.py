@@ -17,8 +17,8 @@ if str(KIT_ROOT) not in sys.path:
     sys.path.insert(0, str(KIT_ROOT))
 
 from autograder.packaging import (MAX_OUTPUT_BYTES, PackagingError, check_allowed,  # noqa: E402
-                                  check_loss_json, check_png, check_size, human_size, show,
-                                  spec_or_error, write_zip)
+                                  check_loss_json, check_png, check_size, package, show,
+                                  spec_or_error)
 
 
 def run_hint(spec, folder: Path) -> str:
@@ -61,23 +61,11 @@ def main(argv=None) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
     out = Path(args.out or f"{args.homework}_outputs.zip")
-    try:
-        spec = spec_or_error(args.homework)
-        folder = Path(args.dir) if args.dir else spec.stencil_dir
-        members = collect(spec, folder)
-        size = write_zip(out, members)
-    except PackagingError as err:
-        print(f"Cannot make {out.name}: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"Cannot make {out.name}: {err}.", file=sys.stderr)
-        return 1
-    print(f"Packaged {len(members)} output files for {spec.name}:")
-    for name, path in members:
-        print(f"  {name:<30} from {show(path)}")
-    print(f"Wrote {show(out)} ({human_size(size)}). Upload it as your {spec.name} outputs submission.")
-    return 0
 
+    def members():
+        spec = spec_or_error(args.homework)
+        return collect(spec, Path(args.dir) if args.dir else spec.stencil_dir)
+    return package(out, members, args.homework, "output files", "outputs", width=30)
 
 if __name__ == "__main__":
     sys.exit(main())

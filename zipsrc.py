@@ -19,7 +19,7 @@ if str(KIT_ROOT) not in sys.path:
 
 from autograder.packaging import (MAX_NOTEBOOK_BYTES, MAX_OTHER_BYTES, MAX_PY_BYTES,  # noqa: E402
                                   PackagingError, check_allowed, check_notebook, check_python,
-                                  check_size, human_size, show, spec_or_error, write_zip)
+                                  check_size, package, show, spec_or_error)
 
 
 def collect(spec, folder: Path, notebook: Path, extras: list[str]) -> list[tuple[str, Path]]:
@@ -71,24 +71,13 @@ def main(argv=None) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
     out = Path(args.out or f"{args.homework}_source.zip")
-    try:
+
+    def members():
         spec = spec_or_error(args.homework)
         folder = Path(args.dir) if args.dir else spec.stencil_dir
         notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
-        members = collect(spec, folder, notebook, args.include)
-        size = write_zip(out, members)
-    except PackagingError as err:
-        print(f"Cannot make {out.name}: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"Cannot make {out.name}: {err}.", file=sys.stderr)
-        return 1
-    print(f"Packaged {len(members)} files for {spec.name}:")
-    for name, path in members:
-        print(f"  {name:<24} from {show(path)}")
-    print(f"Wrote {show(out)} ({human_size(size)}). Upload it as your {spec.name} source submission.")
-    return 0
-
+        return collect(spec, folder, notebook, args.include)
+    return package(out, members, args.homework, "files", "source")
 
 if __name__ == "__main__":
     sys.exit(main())

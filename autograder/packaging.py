@@ -178,3 +178,24 @@ def write_zip(out: Path, members: list[tuple[str, Path]]) -> int:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out.stat().st_size
+
+
+def package(out: Path, collect, label: str, kind: str, upload_as: str, width: int = 24) -> int:
+    """Shared end of ``zipsrc.py`` and ``zipout.py``: call ``collect()`` for ``(name, path)``
+    pairs, write them to ``out`` and report; returns the exit code (0 written, 1 refused)."""
+    import sys
+
+    try:
+        members = collect()
+        size = write_zip(out, members)
+    except PackagingError as err:
+        print(f"Cannot make {out.name}: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"Cannot make {out.name}: {err}.", file=sys.stderr)
+        return 1
+    print(f"Packaged {len(members)} {kind} for {label}:")
+    for name, path in members:
+        print(f"  {name:<{width}} from {show(path)}")
+    print(f"Wrote {show(out)} ({human_size(size)}). Upload it as your {label} {upload_as} submission.")
+    return 0

@@ -1,5 +1,4 @@
 """The data search order, checksum verification, the verified download path and IDX decoding."""
-import gzip
 import hashlib
 import os
 import subprocess
