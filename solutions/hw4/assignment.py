@@ -247,5 +247,21 @@ def main(args):
     return model
 
 
+def _run_from_command_line():
+    """Given: run ``main``, turning the two expected problems into short messages."""
+    import traceback
+
+    from data import DataError
+
+    try:
+        main(parseArguments())
+    except DataError as err:
+        raise SystemExit(f"MNIST is not available.\n{err}")
+    except NotImplementedError as err:
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        raise SystemExit(f"Not finished yet: {err} (raised at {Path(frame.filename).name} line {frame.lineno}). "
+                         "Fill in that TODO region, then run again.")
+
+
 if __name__ == "__main__":
-    main(parseArguments())
+    _run_from_command_line()
