@@ -192,18 +192,23 @@ class Sandbox:
                 f"While the grader ran {what}, your code did not finish within {self._timeout:.0f} seconds, "
                 f"so it was stopped. Look for an endless loop or much slower code than needed."
                 + self._log_tail(), kind="timeout") from None
+        except wire.PipeClosed:
+            self._raise_crash()
         except wire.WireError as err:
-            if self.process is not None and self.process.poll() is None and "closed" not in str(err):
+            if self.process is not None and self.process.poll() is None:
                 self._kill()
                 self.close()
                 raise StudentFailure(f"While the grader ran {what}, your process sent back something "
                                      f"the grader cannot read ({err}).", kind="garbled") from None
             self._raise_crash()
         if not isinstance(answer, dict) or "ok" not in answer:
+            self._kill()
+            self.close()
             raise StudentFailure(f"While the grader ran {what}, your process answered out of turn.", kind="garbled")
-        if answer["ok"]:
+        if answer["ok"] is True:
             return answer.get("value")
-        error = answer.get("error") or {}
+        error = answer.get("error")
+        error = {k: str(v)[:4000] for k, v in error.items()} if isinstance(error, dict) else {}
         text = f"While the grader ran {what}, your code raised {error.get('type', 'an error')}: {error.get('message', '')}"
         if error.get("traceback"):
             text += "\nLast lines of the traceback:\n" + str(error["traceback"])
@@ -232,7 +237,7 @@ class Sandbox:
                 continue
             chunk = os.read(self._answer_fd, min(remaining, 1 << 20))
             if not chunk:
-                raise wire.WireError("the pipe closed")
+                raise wire.PipeClosed("the pipe closed")
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
@@ -264,7 +269,10 @@ def describe_exit(code: int | None) -> str:
     if code is None:
         return "stopped answering"
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
         hint = {"SIGKILL": " (often: it used more memory than allowed)", "SIGXCPU": " (it used too much CPU time)",
                 "SIGXFSZ": " (it wrote a file larger than allowed)", "SIGSEGV": " (a crash inside a library)"}
         return f"was killed by {name}{hint.get(name, '')}"

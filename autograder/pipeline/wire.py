@@ -14,7 +14,11 @@ MAX_FRAME = 1 << 30  # 1 GiB: far above any honest answer (10,000 MNIST images a
 
 
 class WireError(RuntimeError):
-    """The other side closed the pipe or sent something that is not a valid frame."""
+    """The other side sent something that is not a valid frame."""
+
+
+class PipeClosed(WireError):
+    """The other side closed the pipe (its process ended)."""
 
 
 def compact(obj):
@@ -64,7 +68,7 @@ def read_exact(fd: int, size: int) -> bytes:
     while remaining:
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
-            raise WireError("the pipe closed")
+            raise PipeClosed("the pipe closed")
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
