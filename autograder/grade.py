@@ -68,9 +68,7 @@ def main(args) -> int:
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
                      options={"jobs": args.jobs})
-    from .pipeline.score import TestResult as R
-
-    rows = [R(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]
+    rows = [TestResult(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]
     print(summary(rows))
     if args.out:
         print(f"\nWrote {args.out} ({data['execution_time']:.0f} s).")

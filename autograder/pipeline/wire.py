@@ -63,9 +63,13 @@ def write_frame(fd: int, obj) -> None:
         data = data[written:]
 
 
-def read_exact(fd: int, size: int) -> bytes:
+def read_exact(fd: int, size: int, wait=None) -> bytes:
+    """Read exactly ``size`` bytes; ``wait(fd)``, when given, runs before each read (the grader
+    uses it to enforce its deadline)."""
     chunks, remaining = [], size
     while remaining:
+        if wait is not None:
+            wait(fd)
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             raise PipeClosed("the pipe closed")
@@ -74,8 +78,8 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int):
-    size = int.from_bytes(read_exact(fd, 8), "big")
+def read_frame(fd: int, wait=None):
+    size = int.from_bytes(read_exact(fd, 8, wait), "big")
     if size > MAX_FRAME:
         raise WireError(f"an answer of {size} bytes is larger than allowed")
-    return decode(read_exact(fd, size))
+    return decode(read_exact(fd, size, wait))
