@@ -16,6 +16,7 @@ KIT_ROOT = Path(__file__).resolve().parent
 if str(KIT_ROOT) not in sys.path:
     sys.path.insert(0, str(KIT_ROOT))
 
+from autograder.homeworks import hook  # noqa: E402
 from autograder.packaging import (MAX_OUTPUT_BYTES, PackagingError, check_allowed,  # noqa: E402
                                   check_loss_json, check_png, check_size, package, show,
                                   spec_or_error)
@@ -60,11 +61,18 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
-    out = Path(args.out or f"{args.homework}_outputs.zip")
+    try:
+        spec = spec_or_error(args.homework)
+    except PackagingError as err:
+        print(f"Cannot package: {err}", file=sys.stderr)
+        return 1
+    hooks = hook(spec.packaging) if spec.packaging else None
+    out = Path(args.out or getattr(hooks, "OUTPUT_ZIP", f"{args.homework}_outputs.zip"))
 
     def members():
-        spec = spec_or_error(args.homework)
-        return collect(spec, Path(args.dir) if args.dir else spec.stencil_dir)
+        if hasattr(hooks, "collect_outputs"):
+            return hooks.collect_outputs(spec, args)
+        return collect(spec, Path(args.dir) if args.dir else spec.student_folder)
     return package(out, members, args.homework, "output files", "outputs", width=30)
 
 if __name__ == "__main__":

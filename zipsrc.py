@@ -17,6 +17,7 @@ KIT_ROOT = Path(__file__).resolve().parent
 if str(KIT_ROOT) not in sys.path:
     sys.path.insert(0, str(KIT_ROOT))
 
+from autograder.homeworks import hook  # noqa: E402
 from autograder.packaging import (MAX_NOTEBOOK_BYTES, MAX_OTHER_BYTES, MAX_PY_BYTES,  # noqa: E402
                                   PackagingError, check_allowed, check_notebook, check_python,
                                   check_size, package, show, spec_or_error)
@@ -70,11 +71,18 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
-    out = Path(args.out or f"{args.homework}_source.zip")
+    try:
+        spec = spec_or_error(args.homework)
+    except PackagingError as err:
+        print(f"Cannot package: {err}", file=sys.stderr)
+        return 1
+    hooks = hook(spec.packaging) if spec.packaging else None
+    out = Path(args.out or getattr(hooks, "SOURCE_ZIP", f"{args.homework}_source.zip"))
 
     def members():
-        spec = spec_or_error(args.homework)
-        folder = Path(args.dir) if args.dir else spec.stencil_dir
+        if hasattr(hooks, "collect_source"):
+            return hooks.collect_source(spec, args)
+        folder = Path(args.dir) if args.dir else spec.student_folder
         notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
         return collect(spec, folder, notebook, args.include)
     return package(out, members, args.homework, "files", "source")

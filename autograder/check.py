@@ -19,7 +19,7 @@ from .pipeline.unpack import SubmissionError, unpacked
 def check(homework: str, folder: Path | None = None, progress=None) -> list[TestResult]:
     spec = load_spec(homework)
     checks = load_checks(homework)
-    folder = Path(folder) if folder else spec.stencil_dir
+    folder = Path(folder) if folder else spec.student_folder
     with unpacked(folder, spec.source_files) as workdir:
         missing = [name for name in spec.source_files if not (workdir / name).is_file()]
         if missing:

@@ -14,7 +14,8 @@ from .homeworks import load_spec, load_tests
 from .pipeline.isolate import Limits
 from .pipeline.report import results_json, summary, write_json
 from .pipeline.score import Context, TestResult, run_tests
-from .pipeline.unpack import SubmissionError, unpacked
+from .pipeline.unpack import SubmissionError
+from .submission import opened
 
 DEFAULT_TIMEOUT = 1800.0  # seconds per training run
 
@@ -38,8 +39,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     tests = load_tests(homework) if tests is None else tests
     notes = ""
     try:
-        with unpacked(Path(submission), spec.source_files) as workdir:
-            missing = [name for name in spec.source_files if not (workdir / name).is_file()]
+        with opened(spec, Path(submission)) as (workdir, missing):
             if missing:
                 results = missing_files_results(tests, missing)
                 notes = results[0].output

@@ -53,8 +53,11 @@ def stencil_files(homework: str) -> dict[Path, str]:
     """Map each stencil path of ``homework`` to the text it should have."""
     source_dir = KIT_ROOT / "solutions" / homework
     files = {}
-    for path in sorted(source_dir.glob("*.py")):
-        files[KIT_ROOT / "stencil" / homework / path.name] = strip_solutions(path.read_text(), str(path))
+    for path in sorted(source_dir.rglob("*.py")):
+        if "__pycache__" in path.parts or any(part in ("outputs", "checkpoints") for part in path.relative_to(source_dir).parts):
+            continue
+        target = KIT_ROOT / "stencil" / homework / path.relative_to(source_dir)
+        files[target] = strip_solutions(path.read_text(), str(path))
     return files
 
 

@@ -3,6 +3,7 @@ import ast
 
 import pytest
 
+from autograder.homeworks import available
 from autograder.stencil import main, stencil_files, strip_solutions
 
 SOURCE = '''def f(x):
@@ -40,11 +41,13 @@ def test_malformed_markers_are_refused(bad, message):
         strip_solutions(bad)
 
 
-def test_committed_stencil_equals_a_fresh_generation():
-    files = stencil_files("hw4")
-    assert files, "no solution files found for hw4"
+@pytest.mark.parametrize("homework", available())
+def test_committed_stencil_equals_a_fresh_generation(homework):
+    files = stencil_files(homework)
+    assert files, f"no solution files found for {homework}"
     for path, text in files.items():
-        assert path.read_text() == text, f"{path} drifted: run python -m autograder.stencil hw4"
+        assert path.is_file(), f"{path} is missing: run python -m autograder.stencil {homework}"
+        assert path.read_text() == text, f"{path} drifted: run python -m autograder.stencil {homework}"
         assert "BEGIN SOLUTION" not in text
         ast.parse(text)
-    assert main(["hw4", "--check"]) == 0
+    assert main([homework, "--check"]) == 0

@@ -37,6 +37,19 @@ class HomeworkSpec:
     optional_source_globs: tuple[str, ...] = ("*.py",)  # extra helper modules zipped if present
     agent: str = ""                        # module run inside the sandbox (dotted path)
     extra: dict = field(default_factory=dict)
+    # Optional hooks, for homeworks whose hand-in is not "the source files, flat":
+    student_dir: str = ""                  # sub-folder of stencil/hwN holding source_files
+    upload_files: tuple[str, ...] = ()     # what the upload must hold (default: source_files)
+    prepare: str = ""                      # "module:function", (folder: Path) -> Path, run on the
+                                           # grader's private copy before grading; may raise
+                                           # autograder.pipeline.unpack.SubmissionError
+    packaging: str = ""                    # module with optional collect_source(spec, args),
+                                           # collect_outputs(spec, args), SOURCE_ZIP, OUTPUT_ZIP
+                                           # used by zipsrc.py / zipout.py instead of the defaults
+
+    @property
+    def required_upload(self) -> tuple[str, ...]:
+        return self.upload_files or self.source_files
 
     @property
     def stencil_dir(self) -> Path:
@@ -45,6 +58,18 @@ class HomeworkSpec:
     @property
     def solution_dir(self) -> Path:
         return KIT_ROOT / "solutions" / self.name
+
+    @property
+    def student_folder(self) -> Path:
+        """Where the student's ``source_files`` live in the stencil (the default to check/zip)."""
+        return self.stencil_dir / self.student_dir if self.student_dir else self.stencil_dir
+
+
+def hook(dotted: str):
+    """The object named by ``"package.module:attribute"`` (or the module itself without ``:``)."""
+    module, _, attribute = dotted.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
 
 
 def available() -> list[str]:
