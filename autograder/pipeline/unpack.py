@@ -54,7 +54,7 @@ def unpack(submission: Path, required: tuple[str, ...]) -> Path:
         if submission.is_dir():
             _copy_folder(submission, target)
         elif submission.is_file() and zipfile.is_zipfile(submission):
-            _extract_zip(submission, target)
+            extract_zip(submission, target)
         elif submission.exists():
             raise SubmissionError(f"{submission.name} is neither a folder nor a zip file.")
         else:
@@ -92,7 +92,8 @@ def _check_budget(count: int, total: int, name: str) -> None:
                               "leave data, checkpoints and outputs out of it.")
 
 
-def _extract_zip(archive: Path, target: Path) -> None:
+def extract_zip(archive: Path, target: Path) -> None:
+    """Extract ``archive`` into ``target`` with every check above (for zips nested in an upload)."""
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
