@@ -2,6 +2,8 @@
 
     python -m autograder grade HW SUBMISSION --out results.json [--timeout SECONDS]
     python -m autograder check HW [FOLDER]
+    python -m autograder batch HW SUBMISSIONS_DIR --workers N --csv grades.csv --out-dir results/
+    python -m autograder gradescope HW --out dist/HW_gradescope.zip
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import sys
 VERBS = {
     "grade": "grade one submission and write Gradescope's results.json",
     "check": "run a homework's public checks on a folder (students use this)",
+    "batch": "grade a folder of submissions: a results.json and feedback per student, a grade table",
+    "gradescope": "build the autograder zip Gradescope runs (setup.sh, run_autograder, the kit)",
 }
 
 
@@ -29,7 +33,30 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=2, choices=(1, 2),
                        help="student processes that train at once: 2 is faster, 1 halves peak memory; "
                             "scores are identical (default: %(default)s)")
+    grade.add_argument("--threads", type=int, default=0,
+                       help="torch threads of the grader's own process (default: torch's choice)")
+    grade.add_argument("--meta", help="also write how student code failed and what the sandbox enforced "
+                                      "(JSON, for the batch verb)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    batch = verbs.add_parser("batch", help=VERBS["batch"], description=VERBS["batch"])
+    batch.add_argument("homework", help="hw1 ... hw5")
+    batch.add_argument("submissions", help="a folder holding one zip or folder per student, named by student id")
+    batch.add_argument("--workers", type=int, default=1,
+                       help="submissions graded at once, one CPU core each (default: %(default)s)")
+    batch.add_argument("--csv", default="grades.csv", help="grade table to write (default: %(default)s)")
+    batch.add_argument("--out-dir", default="results", help="one folder per student (default: %(default)s)")
+    batch.add_argument("--force", action="store_true", help="grade again submissions already graded")
+    batch.add_argument("--timeout", type=float, default=1800.0,
+                       help="seconds allowed for each training run (default: %(default)s)")
+    batch.add_argument("--limit", type=float, default=3600.0,
+                       help="seconds one whole grading may take before it is stopped (default: %(default)s)")
+    batch.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    bundle = verbs.add_parser("gradescope", help=VERBS["gradescope"], description=VERBS["gradescope"])
+    bundle.add_argument("homework", help="hw1 ... hw5")
+    bundle.add_argument("--out", help="zip to write (default: dist/HW_gradescope.zip)")
 
     check = verbs.add_parser("check", help=VERBS["check"], description=VERBS["check"])
     check.add_argument("homework", help="hw1 ... hw5")

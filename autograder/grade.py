@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .homeworks import load_spec, load_tests
+from .pipeline import accounts
 from .pipeline.isolate import Limits
 from .pipeline.report import results_json, summary, write_json
 from .pipeline.score import Context, TestResult, run_tests
@@ -28,16 +29,19 @@ def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
 
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
           seed: int = 0, tests=None, progress=None, limits: Limits | None = None,
-          options: dict | None = None) -> dict:
+          options: dict | None = None, meta: dict | None = None) -> dict:
     """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict.
 
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
-    tests read (``timeout`` and ``seed`` are set from the arguments).
+    tests read (``timeout`` and ``seed`` are set from the arguments). When ``meta`` is a dict it
+    receives what Gradescope's format has no room for: how student code failed, per kind, and what
+    the sandbox could enforce on this machine (the batch verb records it).
     """
     start = time.monotonic()
     spec = load_spec(homework)
     tests = load_tests(homework) if tests is None else tests
     notes = ""
+    isolation: dict = {}
     try:
         with opened(spec, Path(submission)) as (workdir, missing):
             if missing:
@@ -47,27 +51,44 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
                               options={**(options or {}), "timeout": float(timeout), "seed": int(seed)})
                 results = run_tests(tests, ctx, progress)
+                isolation = ctx.isolation
+                notes = accounts.isolation_notes(isolation)
     except SubmissionError as err:
         results = [TestResult(t.name, 0.0, float(t.points), str(err), t.visibility) for t in tests]
         notes = str(err)
     data = results_json(results, time.monotonic() - start, notes)
+    if meta is not None:
+        failures: dict = {}
+        for result in results:
+            if result.failure:
+                failures[result.failure] = failures.get(result.failure, 0) + 1
+        meta.update({"homework": homework, "score": data["score"],
+                     "max_score": sum(r.max_score for r in results), "failures": failures,
+                     "isolation": {k: v for k, v in isolation.items() if k != "started"},
+                     "seconds": data["execution_time"]})
     if out is not None:
         write_json(data, out)
     return data
 
 
 def main(args) -> int:
+    import torch
     from tqdm.auto import tqdm
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     tests = load_tests(args.homework)
     with tqdm(total=len(tests), desc=f"grading {args.homework}", unit="test", file=sys.stderr,
               disable=args.quiet) as bar:
         def progress(result):
             bar.set_postfix_str(result.name[:40])
             bar.update(1)
+        meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs})
+                     options={"jobs": args.jobs}, meta=meta)
+    if args.meta:
+        write_json(meta, Path(args.meta))
     rows = [TestResult(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]
     print(summary(rows))
     if args.out:

@@ -141,6 +141,12 @@ class MNIST:
         return self.images[index].unsqueeze(1).float().div_(255.0), self.labels[index]
 
 
+def prepare() -> None:
+    """Fetch, verify and decode both splits (used before grading: see autograder/prefetch.py)."""
+    for split in ("train", "test"):
+        load(split, keep=False)
+
+
 def _whole_batch(batch):
     return batch
 

@@ -1,6 +1,7 @@
 """The sandboxed student process: every way student code can fail becomes feedback, never a crash
 of the grader, and only raw data comes back."""
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -124,10 +125,13 @@ def test_seeded_calls_are_reproducible(box):
 
 def test_environment_is_scrubbed(workdir, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
-    (workdir / "env_agent.py").write_text("import os\nEXPORTS=('env',)\ndef env():\n    return dict(os.environ)\n")
+    (workdir / "env_agent.py").write_text("import os\nEXPORTS=('env',)\ndef env():\n    return dict(os.environ, CWD=os.getcwd())\n")
     with Sandbox(workdir, "env_agent") as sandbox:
         seen = sandbox.call("env")
-    assert "GRADER_SECRET" not in seen and seen["HOME"] == str(workdir)
+    assert "GRADER_SECRET" not in seen
+    # The student runs in a private copy of the submission, never in the grader's own folders.
+    assert seen["HOME"] == seen["CWD"] and seen["CWD"] != str(workdir)
+    assert Path(seen["CWD"], "student.py").is_file() is False  # removed with the sandbox
 
 
 def test_import_error_of_student_code_is_feedback(tmp_path):

@@ -36,6 +36,7 @@ class HomeworkSpec:
     output_files: tuple[str, ...] = ()     # required outputs, relative to the homework folder
     optional_source_globs: tuple[str, ...] = ("*.py",)  # extra helper modules zipped if present
     agent: str = ""                        # module run inside the sandbox (dotted path)
+    datasets: tuple[str, ...] = ()         # data/NAME.py modules whose prepare() fetches its data
     extra: dict = field(default_factory=dict)
     # Optional hooks, for homeworks whose hand-in is not "the source files, flat":
     student_dir: str = ""                  # sub-folder of stencil/hwN holding source_files
@@ -70,6 +71,38 @@ def hook(dotted: str):
     module, _, attribute = dotted.partition(":")
     loaded = importlib.import_module(module)
     return getattr(loaded, attribute) if attribute else loaded
+
+
+# The parts of a homework package the student's sandbox may see (everything else is the grader's).
+PUBLIC_PARTS = ("__init__.py", "spec.py", "agent.py", "public.py")
+CORE_PUBLIC = ("autograder/__init__.py", "autograder/pipeline/__init__.py", "autograder/pipeline/child.py",
+               "autograder/pipeline/wire.py", "autograder/homeworks/__init__.py")
+
+
+def public_files(agent: str) -> list[Path]:
+    """The kit's files (relative to the kit root) a sandbox running ``agent`` gets a copy of:
+    the child side of the pipeline, the data loaders, and the homework's public parts plus any
+    module its spec lists in ``extra["agent_modules"]``."""
+    files = [Path(name) for name in CORE_PUBLIC]
+    files += sorted(p.relative_to(KIT_ROOT) for p in (KIT_ROOT / "data").glob("*.py"))
+    parts = agent.split(".")
+    if len(parts) >= 3 and parts[:2] == ["autograder", "homeworks"] and parts[2] in available():
+        names = PUBLIC_PARTS + tuple(load_spec(parts[2]).extra.get("agent_modules", ()))
+        folder = Path("autograder", "homeworks", parts[2])
+        files += [folder / name for name in names if (KIT_ROOT / folder / name).is_file()]
+    return files
+
+
+def secret_paths() -> list[Path]:
+    """What a student's process must never read: reference solutions, the kit's tests, the
+    grader's models, and every part of a homework package that is not public."""
+    paths = [KIT_ROOT / "solutions", KIT_ROOT / "tests", KIT_ROOT / "autograder" / "models"]
+    for name in available():
+        spec = load_spec(name)
+        allowed = set(PUBLIC_PARTS) | set(spec.extra.get("agent_modules", ()))
+        folder = KIT_ROOT / "autograder" / "homeworks" / name
+        paths += [p for p in folder.iterdir() if p.name not in allowed and p.name != "__pycache__"]
+    return paths
 
 
 def available() -> list[str]:

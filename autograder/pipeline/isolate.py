@@ -1,11 +1,19 @@
 """Run student code in a separate, limited process and ask it questions.
 
-A :class:`Sandbox` starts ``python -m autograder.pipeline.child`` in the submission's private
-working folder with:
+A :class:`Sandbox` starts ``python -m autograder.pipeline.child`` in a private temporary folder
+of its own that holds only a copy of the submission (``work/``) and a copy of the kit's public
+support code (``kit/``: the pipeline's child side, the homework's agent and spec, the data
+loaders), with:
 
-- a scrubbed environment (no variables of the grader's leak in) and ``HOME`` set to that folder;
+- when the grader runs as root: a user id of its own (see :mod:`.accounts`), so the reference
+  solutions, hidden tests, the grader's weights and other submissions are unreadable to it, and
+  every process of that user is killed when the sandbox closes;
+- a fresh network namespace (no network at all) where the platform allows one; where it does
+  not, :attr:`Sandbox.isolation` says so and the grader's feedback repeats it;
+- a scrubbed environment (no variables of the grader's leak in) and ``HOME`` set to ``work/``;
 - its own process group, so a timeout kills every process the student started;
-- resource limits on address space, CPU time, file size and open files;
+- resource limits on address space, resident memory (watched by the grader), CPU time, file
+  size, open files and (as its own user) the number of processes;
 - standard input closed and standard output/error captured to a capped log the grader only shows
   as feedback;
 - two private pipes for requests and answers (see :mod:`.wire`).
@@ -27,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
+from . import accounts, wire
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 LOG_LIMIT = 8 << 20  # bytes of student output kept on disk (RLIMIT_FSIZE also caps it)
@@ -39,7 +47,7 @@ class StudentFailure(Exception):
     def __init__(self, feedback: str, kind: str = "error"):
         super().__init__(feedback)
         self.feedback = feedback
-        self.kind = kind  # "error", "timeout", "crash" or "garbled"
+        self.kind = kind  # "error", "timeout", "memory", "crash" or "garbled"
 
 
 @dataclass
@@ -47,24 +55,37 @@ class Limits:
     """Resource limits of one sandboxed process."""
 
     memory_mb: int = 4096       # address space; torch alone reserves ~1.5 GB of it
+    resident_mb: int = 1024     # resident memory of all the student's processes together
     cpu_seconds: int = 7200     # CPU time, a backstop behind the wall-clock timeouts
     file_mb: int = 64           # largest file the process may write (its log included)
     open_files: int = 256
+    processes: int = 64         # processes and threads of the student's own user (root only)
     threads: int = 1            # torch threads: one per process keeps results deterministic
+    isolate: bool = True        # own user (as root) and no network; False only for benchmarks
 
 
-def _limit_child(limits: Limits):
+def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
+    """What the forked child does before it becomes Python: limits, namespace, user."""
     def apply():
         import resource
 
         mb = 1 << 20
-        for name, value in (("RLIMIT_AS", limits.memory_mb * mb), ("RLIMIT_CPU", limits.cpu_seconds),
-                            ("RLIMIT_FSIZE", limits.file_mb * mb), ("RLIMIT_NOFILE", limits.open_files),
-                            ("RLIMIT_CORE", 0)):
+        values = [("RLIMIT_AS", limits.memory_mb * mb), ("RLIMIT_CPU", limits.cpu_seconds),
+                  ("RLIMIT_FSIZE", limits.file_mb * mb), ("RLIMIT_NOFILE", limits.open_files),
+                  ("RLIMIT_CORE", 0)]
+        if uid is not None:  # counted per user, so only meaningful for a user of its own
+            values.append(("RLIMIT_NPROC", limits.processes))
+        for name, value in values:
             try:
                 resource.setrlimit(getattr(resource, name), (value, value))
             except (ValueError, OSError):
                 pass
+        if network_flags:
+            accounts.unshare(network_flags)
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
     return apply
 
 
@@ -72,12 +93,13 @@ def child_environment(workdir: Path, threads: int) -> dict:
     """The only variables the student's process sees."""
     from data import store
 
-    data_dirs = [str(d.parent) for d in store.search_dirs("mnist") if d.is_dir()]
+    shared = KIT_ROOT.parent / "shared" / "data"
+    data_root = os.environ.get("AEKIT_DATA") or (str(shared) if shared.is_dir() else "")
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
         "TMPDIR": str(workdir),
-        "PYTHONPATH": os.pathsep.join([str(workdir), str(KIT_ROOT)]),
+        "PYTHONPATH": str(workdir),
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
@@ -91,8 +113,9 @@ def child_environment(workdir: Path, threads: int) -> dict:
         "AEKIT_PROGRESS": "0",
         "LANG": "C.UTF-8",
     }
-    if data_dirs:
-        env["AEKIT_DATA"] = data_dirs[0]
+    env["AEKIT_CACHE"] = str(store.cache_dir().resolve())
+    if data_root:
+        env["AEKIT_DATA"] = data_root
     return env
 
 
@@ -100,7 +123,7 @@ class Sandbox:
     """One student process, started lazily and restarted after a crash."""
 
     def __init__(self, workdir: Path, agent: str, limits: Limits | None = None, label: str = "sandbox"):
-        self.workdir = Path(workdir)
+        self.workdir = Path(workdir)       # the grader's copy of the submission (never written)
         self.agent = agent
         self.limits = limits or Limits()
         self.label = label
@@ -109,19 +132,53 @@ class Sandbox:
         self.log_path = self._log_dir / f"{label}.log"
         self._pending: str | None = None
         self._deadline = 0.0
+        self._runtime: Path | None = None
+        self._slot: accounts.UserSlot | None = None
+        self.isolation: dict = {}
 
     # -- life cycle -----------------------------------------------------------------------
+    def _make_runtime(self) -> Path:
+        """A fresh private folder: ``work/`` (the submission) and ``kit/`` (public support code)."""
+        import shutil
+
+        from autograder.homeworks import public_files
+
+        runtime = Path(tempfile.mkdtemp(prefix="aekit-run-"))
+        shutil.copytree(self.workdir, runtime / "work", symlinks=True)
+        for relative in public_files(self.agent):
+            target = runtime / "kit" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(KIT_ROOT / relative, target)
+        return runtime
+
+    @property
+    def cwd(self) -> Path:
+        """Where the student's process runs (``HOME`` and ``TMPDIR`` too)."""
+        return self._runtime / "work" if self._runtime else self.workdir
+
     def start(self) -> None:
+        isolate = self.limits.isolate
+        self._runtime = self._make_runtime()
+        uid = None
+        if isolate and accounts.is_root() and not accounts.python_blocker():
+            self._slot = accounts.UserSlot()
+            uid = self._slot.uid
+            accounts.give(self._runtime, uid)
+        flags = accounts.network_flags() if isolate else 0
+        self.isolation = {"started": True, "own_user": uid is not None, "no_network": bool(flags)}
+        if uid is not None:
+            accounts.lock_kit()
+        env = child_environment(self.cwd, self.limits.threads)
+        env["PYTHONPATH"] = os.pathsep.join([str(self.cwd), str(self._runtime / "kit")])
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "autograder.pipeline.child", self.agent, str(request_read), str(answer_write)],
-                cwd=self.workdir, env=child_environment(self.workdir, self.limits.threads),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(request_read, answer_write), start_new_session=True,
-                preexec_fn=_limit_child(self.limits),
+                preexec_fn=_prepare_child(self.limits, uid, flags),
             )
         finally:
             log.close()
@@ -144,6 +201,14 @@ class Sandbox:
         self._kill()
         self.process = None
         self._pending = None
+        if self._slot is not None:
+            self._slot.release()   # kills whatever of the student's is still running
+            self._slot = None
+        if self._runtime is not None:
+            import shutil
+
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            self._runtime = None
 
     def _kill(self) -> None:
         if self.process is None:
@@ -185,6 +250,15 @@ class Sandbox:
         what = self._pending
         try:
             answer = self._read_answer()
+        except MemoryError:
+            self._kill()
+            self.close()
+            raise StudentFailure(
+                f"While the grader ran {what}, your code used {self._memory_used:.0f} MB of memory, more "
+                f"than the {self.limits.resident_mb} MB allowed, so it was stopped. Look for data kept "
+                "on the side (lists of tensors that still need gradients, whole data sets copied many "
+                "times) or a far larger model than the handout asks for." + self._log_tail(),
+                kind="memory") from None
         except TimeoutError:
             self._kill()
             self.close()
@@ -222,15 +296,22 @@ class Sandbox:
         return wire.read_frame(self._answer_fd, self._wait_readable)
 
     def _wait_readable(self, fd: int) -> None:
-        """Block until ``fd`` has data; raise TimeoutError once the deadline has passed."""
+        """Block until ``fd`` has data; raise TimeoutError once the deadline has passed and
+        MemoryError once the student's processes hold more than ``resident_mb``."""
         while True:
             left = self._deadline - time.monotonic()
             # An answer already waiting counts as in time, even if the grader comes to read it late.
-            ready, _, _ = select.select([fd], [], [], min(max(left, 0.0), 1.0))
+            ready, _, _ = select.select([fd], [], [], min(max(left, 0.0), 0.5))
             if ready:
                 return
             if left <= 0:
                 raise TimeoutError
+            if self.process is not None:
+                uid = self._slot.uid if self._slot is not None else None
+                used = accounts.resident_mb(self.process.pid, uid)
+                if used > self.limits.resident_mb:
+                    self._memory_used = used
+                    raise MemoryError
 
     def _raise_crash(self):
         code = None

@@ -53,6 +53,7 @@ class TestResult:
     output: str
     visibility: str = "visible"
     seconds: float = 0.0
+    failure: str = ""   # why student code failed: error, timeout, memory, crash, garbled; or grader
 
     @property
     def status(self) -> str:
@@ -76,6 +77,12 @@ class Context:
     limits: Limits = field(default_factory=Limits)
     _sandboxes: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
+    isolation: dict = field(default_factory=dict)   # what the sandboxes that ran could enforce
+
+    def _record(self, box: Sandbox) -> None:
+        if box.isolation.get("started"):
+            for key, value in box.isolation.items():
+                self.isolation[key] = self.isolation.get(key, True) and value
 
     def sandbox(self, label: str) -> Sandbox:
         """The student process named ``label``, started on first use and kept for later tests."""
@@ -87,6 +94,7 @@ class Context:
         """Stop the student process ``label`` (its memory is needed elsewhere)."""
         box = self._sandboxes.pop(label, None)
         if box is not None:
+            self._record(box)
             box.__exit__(None, None, None)
 
     def once(self, key: str, compute: Callable):
@@ -103,12 +111,14 @@ class Context:
 
     def close(self) -> None:
         for box in self._sandboxes.values():
+            self._record(box)
             box.__exit__(None, None, None)
         self._sandboxes.clear()
 
 
 def run_test(item: GradedTest, ctx: Context) -> TestResult:
     start = time.monotonic()
+    failure = ""
     try:
         outcome = item.func(ctx)
         if isinstance(outcome, Partial):
@@ -119,13 +129,13 @@ def run_test(item: GradedTest, ctx: Context) -> TestResult:
     except Fail as err:
         score, output = 0.0, str(err)
     except StudentFailure as err:
-        score, output = 0.0, err.feedback
+        score, output, failure = 0.0, err.feedback, err.kind
     except Exception:  # the grader's own test broke: fail this test only, say so plainly
-        score = 0.0
+        score, failure = 0.0, "grader"
         output = ("The grader could not finish this test because of an internal error; this is not "
                   "necessarily your fault, so please tell your TA.\n" + traceback.format_exc(limit=3))
     return TestResult(item.name, score, float(item.points), output, item.visibility,
-                      round(time.monotonic() - start, 2))
+                      round(time.monotonic() - start, 2), failure)
 
 
 def run_tests(tests, ctx: Context, progress: Callable[[TestResult], None] | None = None) -> list[TestResult]:

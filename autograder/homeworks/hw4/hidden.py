@@ -24,6 +24,14 @@ HONESTY_IMAGES = 10000    # training images the grader re-scores for the honesty
 ACCURACY_PASS = 0.90      # classifier accuracy on CVAE samples for full credit ...
 ACCURACY_ZERO = 0.10      # ... falling linearly to chance
 SAMPLES_PER_DIGIT = 100
+# Memorisation, calibrated with benchmarks/calibrate_hw4_novelty.py (distances are RMS pixel
+# distances to the nearest training image after a light blur of both, see measure.smooth). Unseen
+# MNIST test digits: median 0.066, fewer than 1% below 0.01. Replayed training digits: 0 exact,
+# median 0.019 with pixel noise (sd 0.05), 0.027 blurred.
+COPY_DISTANCE = 0.01      # a sample this close to a training image is a copy ...
+COPY_FRACTION_MAX = 0.10  # ... and at most this share of samples may be copies;
+MEDIAN_DISTANCE_MIN = 0.035  # the typical sample must be at least this far from every training image
+SPREAD_MIN = 0.10         # mean RMS distance between two samples of the same digit (z must matter)
 UNIT_TIMEOUT = 120.0
 
 
@@ -293,12 +301,12 @@ def _nelbo_test(ctx, kind: str):
                              f"train_vae, and that the decoder ends with a Sigmoid.")
 
 
-@graded("VAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+@graded("VAE training: test-set negative ELBO < 120 after 10 epochs", points=13)
 def vae_training(ctx):
     return _nelbo_test(ctx, "vae")
 
 
-@graded("CVAE training: test-set negative ELBO < 120 after 10 epochs", points=14)
+@graded("CVAE training: test-set negative ELBO < 120 after 10 epochs", points=13)
 def cvae_training(ctx):
     return _nelbo_test(ctx, "cvae")
 
@@ -331,28 +339,36 @@ def _training_subset(ctx):
     return ctx.once("train-subset", lambda: _mnist_tensors("train", HONESTY_IMAGES))
 
 
-@graded("VAE: the loss train_vae reports matches the grader's recomputation", points=5)
+@graded("VAE: the loss train_vae reports matches the grader's recomputation", points=4)
 def vae_honesty(ctx):
     return _honesty(ctx, "vae")
 
 
-@graded("CVAE: the loss train_vae reports matches the grader's recomputation", points=5)
+@graded("CVAE: the loss train_vae reports matches the grader's recomputation", points=4)
 def cvae_honesty(ctx):
     return _honesty(ctx, "cvae")
 
 
-@graded("CVAE generation: a pretrained classifier recognises the requested digit (> 90%)", points=14)
+def _cvae_samples(ctx):
+    """The trained CVAE's decodes of the grader's random codes, SAMPLES_PER_DIGIT per digit."""
+    def compute():
+        _trained(ctx, "cvae")
+        g = torch.Generator().manual_seed(_seed(ctx, 70))
+        digits = torch.arange(measure.NUM_CLASSES).repeat_interleave(SAMPLES_PER_DIGIT)
+        z = torch.randn(digits.shape[0], _latent_size(ctx, "cvae"), generator=g)
+        images = ctx.sandbox("train-cvae").call(
+            "decode", torch.cat([z, measure.one_hot(digits)], dim=1), timeout=_timeout(ctx),
+            what=f"the CVAE's decoder on {digits.shape[0]} codes torch.cat([z, one_hot(digit)], 1)")
+        images = expect.tensor(images, "the CVAE's generated images", (digits.shape[0], 1, 28, 28), 0.0, 1.0)
+        return digits, images
+    return ctx.once("cvae-samples", compute)
+
+
+@graded("CVAE generation: a pretrained classifier recognises the requested digit (> 90%)", points=12)
 def cvae_generation(ctx):
     from autograder.models import mnist_classifier
 
-    _trained(ctx, "cvae")
-    box = ctx.sandbox("train-cvae")
-    g = torch.Generator().manual_seed(_seed(ctx, 70))
-    digits = torch.arange(measure.NUM_CLASSES).repeat_interleave(SAMPLES_PER_DIGIT)
-    z = torch.randn(digits.shape[0], _latent_size(ctx, "cvae"), generator=g)
-    images = box.call("decode", torch.cat([z, measure.one_hot(digits)], dim=1),
-                      what=f"the CVAE's decoder on {digits.shape[0]} codes torch.cat([z, one_hot(digit)], 1)")
-    images = expect.tensor(images, "the CVAE's generated images", (digits.shape[0], 1, 28, 28), 0.0, 1.0)
+    digits, images = _cvae_samples(ctx)
     classifier = ctx.once("classifier", mnist_classifier.load)
     predicted = mnist_classifier.predict(classifier, images)
     correct = (predicted == digits).float()
@@ -367,7 +383,77 @@ def cvae_generation(ctx):
                    f"decoder really uses c: it receives torch.cat([z, c], dim=1).")
 
 
-@graded("Training time: each training finishes within the time limit", points=4)
+@graded("CVAE generation: samples are new images, not stored training digits, and vary with z", points=4)
+def cvae_novelty(ctx):
+    digits, images = _cvae_samples(ctx)
+    train_images, _ = ctx.once("train-set", lambda: _mnist_tensors("train"))
+    nearest = measure.nearest_distances(images, measure.as_float(train_images))
+    copies = float((nearest < COPY_DISTANCE).float().mean())
+    spread = measure.within_group_spread(images, digits)
+    flat = [d for d, value in enumerate(spread.tolist()) if value < SPREAD_MIN]
+    problems = []
+    median = float(nearest.median())
+    if copies > COPY_FRACTION_MAX or median < MEDIAN_DISTANCE_MIN:
+        problems.append(f"Your CVAE's samples look copied from the training set: {copies:.0%} of its "
+                        f"{digits.shape[0]} samples are (nearly) identical to a training image (at most "
+                        f"{COPY_FRACTION_MAX:.0%} may be), and the median distance to the nearest training "
+                        f"image is {median:.3f} (new handwriting is about 0.07; at least "
+                        f"{MEDIAN_DISTANCE_MIN} is needed). Generated digits must come from the decoder, "
+                        "not from stored training images.")
+    if flat:
+        problems.append(f"For digit(s) {', '.join(map(str, flat))} your CVAE draws nearly the same image for "
+                        f"every z (mean distance between two samples below {SPREAD_MIN}). The decoder must "
+                        "use z: different codes should give different handwriting.")
+    summary = (f"median distance to the nearest training image {float(nearest.median()):.3f}, "
+               f"samples of one digit differ by {float(spread.mean()):.3f} on average")
+    if problems:
+        raise Fail("\n".join(problems) + f"\n(Measured: {summary}.)")
+    return f"Your CVAE's samples are new images that vary with z ({summary})."
+
+
+def _bottleneck(ctx, kind: str) -> str:
+    """Decoding must depend on z alone: encode batch A, then batch B, then decode A's means."""
+    _trained(ctx, kind)
+    images, labels = ctx.once("test-set", _test_set)
+    box = ctx.sandbox(f"train-{kind}")
+    a, b = measure.as_float(images[:64]), measure.as_float(images[64:128])
+    cond = (lambda x: measure.one_hot(x)) if kind == "cvae" else (lambda x: None)
+    label = kind.upper()
+    what = f"the trained {label}'s forward pass"
+    mu_a, _ = box.call("encode", a, cond(labels[:64]), timeout=_timeout(ctx), what=what)
+    mu_a = expect.tensor(mu_a, f"mu of the {label}", (64, None))
+    extra = measure.one_hot(labels[:64]) if kind == "cvae" else None
+    code = mu_a if extra is None else torch.cat([mu_a, extra], dim=1)
+    first = box.call("decode", code, timeout=_timeout(ctx), what=f"the {label}'s decoder")
+    box.call("encode", b, cond(labels[64:128]), timeout=_timeout(ctx), what=what)
+    second = box.call("decode", code, timeout=_timeout(ctx), what=f"the {label}'s decoder")
+    first = expect.tensor(first, f"the {label}'s decoder output", (64, 1, 28, 28), 0.0, 1.0)
+    second = expect.tensor(second, f"the {label}'s decoder output", (64, 1, 28, 28), 0.0, 1.0)
+    if not torch.allclose(first, second, atol=1e-5):
+        raise Fail(f"The {label}'s decoder gave a different image for the same code after the encoder saw "
+                   "another batch: its output must depend on z (and c) only, not on anything the encoder "
+                   "kept from its last input.")
+    to_a = (second - a).pow(2).flatten(1).mean(1)
+    to_b = (second - b).pow(2).flatten(1).mean(1)
+    closer = float((to_a < to_b).float().mean())
+    if closer < 0.9:
+        raise Fail(f"Decoding the codes of one batch after encoding another gave images closer to the "
+                   f"other batch for {1 - closer:.0%} of them. The decoder must rebuild x from z alone; "
+                   "nothing may pass from the encoder to the decoder around the latent code.")
+    return f"{label}: decoding batch A's codes after encoding batch B rebuilds A ({closer:.0%} closer to A)."
+
+
+@graded("VAE bottleneck: the decoder rebuilds an image from its code alone", points=2)
+def vae_bottleneck(ctx):
+    return _bottleneck(ctx, "vae")
+
+
+@graded("CVAE bottleneck: the decoder rebuilds an image from its code and class alone", points=2)
+def cvae_bottleneck(ctx):
+    return _bottleneck(ctx, "cvae")
+
+
+@graded("Training time: each training finishes within the time limit", points=2)
 def training_time(ctx):
     limit = float(ctx.options.get("timeout", 1800.0))
     lines, earned = [], 0.0
@@ -396,5 +482,6 @@ UNIT_TESTS = [reparametrize_statistics, reparametrize_gradients, bce_function, l
               vae_shapes, cvae_shapes, decoder_shapes]
 # The VAE's tests come before the CVAE's, so that with ``jobs=1`` the VAE's process can be let go
 # before the CVAE trains.
-TRAINING_TESTS = [vae_training, vae_honesty, cvae_training, cvae_honesty, cvae_generation, training_time]
+TRAINING_TESTS = [vae_training, vae_honesty, vae_bottleneck, cvae_training, cvae_honesty, cvae_bottleneck,
+                  cvae_generation, cvae_novelty, training_time]
 TESTS = UNIT_TESTS + TRAINING_TESTS

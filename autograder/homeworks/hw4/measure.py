@@ -72,3 +72,38 @@ def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, see
         x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (code.shape[0], *IMAGE), 0.0, 1.0)
         total += float(bce_sum(x_hat, as_float(images[start:start + batch])))
     return (total + float(kl_sum(mu, logvar))) / n
+
+
+def smooth(images: torch.Tensor) -> torch.Tensor:
+    """Two passes of a 3x3 box blur, (N, 1, H, W) -> (N, 1, H, W): small pixel noise, blur or
+    contrast changes of a copied image then still land next to the original."""
+    for _ in range(2):
+        images = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return images
+
+
+def nearest_distances(images: torch.Tensor, reference: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
+    """For each of ``images`` (N, 1, 28, 28) in [0, 1], the root-mean-square pixel distance to its
+    nearest neighbour among ``reference`` (M, 1, 28, 28) in [0, 1], both smoothed (see
+    :func:`smooth`); shape (N,)."""
+    images, reference = smooth(images.float()), smooth(reference.float())
+    a = images.reshape(images.shape[0], -1).double()
+    best = torch.full((a.shape[0],), float("inf"), dtype=torch.float64)
+    for start in range(0, reference.shape[0], chunk):
+        b = reference[start:start + chunk].reshape(-1, a.shape[1]).double()
+        squared = (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)).clamp_min(0)
+        best = torch.minimum(best, squared.min(dim=1).values)
+    return (best / a.shape[1]).sqrt().float()
+
+
+def within_group_spread(images: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Mean root-mean-square pixel distance between pairs of images of the same group, per group
+    (shape (G,)); 0 means every image of the group is the same."""
+    flat = images.reshape(images.shape[0], -1).double()
+    spreads = []
+    for group in groups.unique(sorted=True):
+        members = flat[groups == group]
+        distances = torch.cdist(members, members).pow(2) / flat.shape[1]
+        count = members.shape[0]
+        spreads.append(float(distances.sqrt().sum() / max(count * (count - 1), 1)))
+    return torch.tensor(spreads)

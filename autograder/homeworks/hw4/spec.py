@@ -16,5 +16,6 @@ SPEC = HomeworkSpec(
         "outputs/cvae_samples.png",
     ),
     agent="autograder.homeworks.hw4.agent",
+    datasets=("mnist",),
     extra={"run": ("assignment.py", "assignment.py --is_cvae")},
 )

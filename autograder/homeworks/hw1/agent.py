@@ -1,0 +1,162 @@
+"""Homework 1's agent: runs INSIDE the student's sandboxed process and calls the student's code.
+
+Every function here takes tensors from the grader, calls the student's ``autoencoder.py``,
+``likelihoods.py`` or ``assignment.py``, and returns raw tensors. Nothing here decides a score:
+the grader recomputes every error and statistic itself from these raw outputs. The agent holds no
+answers, so it may be shipped to students with the public checks.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+EXPORTS = ("gaussian_nll", "bernoulli_nll", "bernoulli_gradient", "build", "forward", "encode", "decode",
+           "encode_dataset", "sample_uniform", "sample_gaussian", "train", "train_short")
+INPUT_SIZE = 28 * 28
+STATE: dict = {}
+
+
+def _likelihoods():
+    import likelihoods
+
+    return likelihoods
+
+
+def _autoencoder():
+    import autoencoder
+
+    return autoencoder
+
+
+def _assignment():
+    import assignment
+
+    return assignment
+
+
+def _tensor(value, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, (int, float)):
+        return torch.tensor(float(value))
+    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+
+
+def gaussian_nll(x, mean, sigma):
+    return _tensor(_likelihoods().gaussian_nll(x, mean, sigma), "gaussian_nll")
+
+
+def bernoulli_nll(x, p):
+    return _tensor(_likelihoods().bernoulli_nll(x, p), "bernoulli_nll")
+
+
+def bernoulli_gradient(x, p):
+    """bernoulli_nll(x, p) and the gradient of its sum with respect to p (None when it has none)."""
+    p = p.clone().requires_grad_(True)
+    value = _likelihoods().bernoulli_nll(x, p)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"bernoulli_nll returned {type(value).__name__}, expected a torch tensor")
+    grad = None
+    if value.requires_grad:
+        (grad,) = torch.autograd.grad(value.sum(), [p], allow_unused=True)
+    return {"value": value.detach(), "grad": None if grad is None else grad.detach()}
+
+
+def _describe(model) -> dict:
+    modules = {name: isinstance(getattr(model, name, None), torch.nn.Module) for name in ("encoder", "decoder")}
+    kinds = {name: type(getattr(model, name, None)).__name__ for name in ("encoder", "decoder")}
+    return {"modules": modules, "kinds": kinds, "parameters": int(sum(p.numel() for p in model.parameters()))}
+
+
+def build(latent_size: int):
+    """Build ``Autoencoder(784, latent_size)`` and describe it."""
+    model = _autoencoder().Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    STATE["model"] = model
+    return _describe(model)
+
+
+def _model():
+    if "model" not in STATE:
+        raise RuntimeError("no model was built (building the model failed earlier)")
+    return STATE["model"]
+
+
+@torch.no_grad()
+def forward(x):
+    model = _model()
+    model.eval()
+    return _tensor(model(x), "the autoencoder's forward")
+
+
+@torch.no_grad()
+def encode(x):
+    model = _model()
+    model.eval()
+    return _tensor(model.encoder(x), "the encoder")
+
+
+@torch.no_grad()
+def decode(z):
+    model = _model()
+    model.eval()
+    return _tensor(model.decoder(z), "the decoder")
+
+
+def encode_dataset(images, batch_size: int):
+    """The student's ``encode_dataset`` on a loader over ``images``, and the encoder applied to
+    all of them at once (for the grader to compare)."""
+    model = _model()
+    dataset = torch.utils.data.TensorDataset(images, torch.zeros(images.shape[0], dtype=torch.long))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    codes = _autoencoder().encode_dataset(model, loader)
+    return {"codes": _tensor(codes, "encode_dataset"), "direct": encode(images)}
+
+
+def sample_uniform(codes, num_samples: int):
+    return _tensor(_autoencoder().sample_uniform(codes, num_samples), "sample_uniform")
+
+
+def sample_gaussian(codes, num_samples: int):
+    return _tensor(_autoencoder().sample_gaussian(codes, num_samples), "sample_gaussian")
+
+
+def _build_for_training(likelihood: str, latent_size: int):
+    assignment = _assignment()
+    args = assignment.parseArguments(["--likelihood", likelihood])
+    args.latent_size, args.input_size = latent_size, INPUT_SIZE
+    model = _autoencoder().Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    STATE["model"] = model
+    return assignment, args, model
+
+
+def train(likelihood: str, epochs: int, seed: int, latent_size: int, batch_size: int = 128):
+    """Build an autoencoder and call the student's ``train_autoencoder`` once per epoch on the
+    grader's seeded loader over the MNIST training set."""
+    from data import mnist
+
+    assignment, args, model = _build_for_training(likelihood, latent_size)
+    loader = mnist.loader("train", batch_size=batch_size, shuffle=True, seed=seed)
+    reported, seconds = [], []
+    for _ in range(epochs):
+        start = time.monotonic()
+        value = assignment.train_autoencoder(model, loader, args)
+        seconds.append(time.monotonic() - start)
+        try:
+            reported.append(float(value))
+        except (TypeError, ValueError):
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+
+
+def train_short(likelihood: str, seed: int, latent_size: int = 16):
+    """Public check: two small batches through ``train_autoencoder``; did the parameters move?"""
+    from data import mnist
+
+    assignment, args, model = _build_for_training(likelihood, latent_size)
+    before = [p.detach().clone() for p in model.parameters()]
+    loader = mnist.loader("train", batch_size=32, shuffle=True, seed=seed, limit=64)
+    value = assignment.train_autoencoder(model, loader, args)
+    moved = sum(float((p.detach() - b).abs().sum()) for p, b in zip(model.parameters(), before))
+    return {"reported": _tensor(value, "train_autoencoder"), "batches": len(loader), "moved": moved}

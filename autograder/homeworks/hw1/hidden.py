@@ -1,0 +1,481 @@
+"""Homework 1's graded tests (100 points). Never shipped to students.
+
+Every number that decides a score is computed here, in the grader's process, from raw tensors the
+student's sandboxed process returns (see ``agent.py``). Units run in one sandbox; the Gaussian- and
+the Bernoulli-trained autoencoders train in two more sandboxes side by side, one CPU thread each.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from autograder.pipeline import expect
+from autograder.pipeline.isolate import StudentFailure
+from autograder.pipeline.score import Fail, Partial, graded
+
+from . import measure
+
+LATENT_SIZE = 16          # the code size the handout fixes; the grader builds every model with it
+EPOCHS = 5                # the grader calls train_autoencoder this many times
+# Test-set reconstruction error ||x - x_hat||^2 per image (summed over 784 pixels), computed by the
+# grader on RECON_IMAGES test images it picks. Calibration (seeded, one thread, 5 epochs): the
+# reference reaches 11.3 trained with the Gaussian NLL and 10.9 with the Bernoulli NLL; after only
+# 2 of its 5 epochs it is at 16.4. Full marks below 15 leave the reference a 30 % margin while a
+# model that stops learning early, or learns with a broken loss, does not pass. Credit falls
+# linearly to zero at 50, about the error of the training set's mean image (52.9), i.e. of a
+# decoder that ignores its code.
+RECON_PASS = 15.0
+RECON_ZERO = 50.0
+RECON_IMAGES = 5000
+LIKELIHOODS = ("gaussian", "bernoulli")
+SIGMAS = (1.0, 0.3, 2.5)  # the Gaussian tests use sigma = 1 and two other values
+UNIT_TIMEOUT = 120.0
+
+
+def _seed(ctx, offset: int) -> int:
+    return int(ctx.options.get("seed", 0)) * 1000 + offset
+
+
+def _units(ctx):
+    return ctx.sandbox("units")
+
+
+def _timeout(ctx) -> float:
+    """Seconds allowed for one quick call into student code (not a training run)."""
+    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
+
+
+def _generator(ctx, offset: int) -> torch.Generator:
+    return torch.Generator().manual_seed(_seed(ctx, offset))
+
+
+def _images(g: torch.Generator, n: int) -> torch.Tensor:
+    """Digit-like test inputs: mostly 0, some pixels 1, some grey."""
+    on = (torch.rand(n, 1, 28, 28, generator=g) > 0.75).float()
+    grey = torch.rand(n, 1, 28, 28, generator=g)
+    return torch.where(torch.rand(n, 1, 28, 28, generator=g) > 0.5, on, on * grey)
+
+
+def _close(value: torch.Tensor, expected: torch.Tensor, rel: float = 1e-4, abs_tol: float = 1e-3) -> bool:
+    return bool(torch.allclose(value.double(), expected.double(), rtol=rel, atol=abs_tol))
+
+
+def _first(t: torch.Tensor) -> float:
+    return float(t.reshape(-1)[0])
+
+
+# --------------------------------------------------------------------------- likelihoods
+def _gaussian(ctx, x, mean, sigma, n):
+    value = _units(ctx).call("gaussian_nll", x, mean, sigma, timeout=_timeout(ctx),
+                             what=f"gaussian_nll(x, mean, sigma={sigma:g}) on {n} images of shape (1, 28, 28)")
+    return expect.tensor(value, f"gaussian_nll(x, mean, sigma={sigma:g})", (n,))
+
+
+@graded("gaussian_nll: its constant is (D/2) log(2 pi sigma^2), as torch.distributions says (sigma = 1 and "
+        "sigma != 1)", points=12)
+def gaussian_constant(ctx):
+    mean = torch.rand(6, 1, 28, 28, generator=_generator(ctx, 1))
+    for sigma in SIGMAS:
+        value = _gaussian(ctx, mean.clone(), mean, sigma, 6)
+        expected = torch.full((6,), measure.gaussian_constant(mean, sigma), dtype=torch.float64)
+        distribution = measure.gaussian_nll_distribution(mean, mean, sigma)
+        assert _close(expected, distribution)  # the grader's two references agree
+        if _close(value, expected):
+            continue
+        got, want, d = _first(value), float(expected[0]), 784
+        hint = ""
+        if abs(got) < 1e-3:
+            hint = " Your value is 0: the constant term (D/2) log(2 pi sigma^2) is missing."
+        elif math.isclose(got, 0.5 * d * math.log(2 * math.pi), rel_tol=1e-4):
+            hint = " It is the constant for sigma = 1: the constant must use sigma, log(2 pi sigma^2)."
+        elif math.isclose(got, 0.5 * d * math.log(2 * math.pi * sigma), rel_tol=1e-4):
+            hint = " It uses log(2 pi sigma); the variance is sigma^2: log(2 pi sigma^2)."
+        elif math.isclose(got * d, want, rel_tol=1e-4):
+            hint = " It looks averaged over pixels: sum over the D pixels instead."
+        elif math.isclose(got, d * math.log(2 * math.pi * sigma ** 2), rel_tol=1e-4):
+            hint = " It is twice the right value: the constant is HALF of D log(2 pi sigma^2)."
+        raise Fail(f"With x equal to the mean, the squared error is 0 and the NLL is only its constant. For "
+                   f"sigma = {sigma:g} on 6 images of D = 784 pixels, gaussian_nll returned {got:.4f} for the first "
+                   f"image; -log N(x; x, sigma^2 I) = (D/2) log(2 pi sigma^2) = {want:.4f} (torch.distributions.Normal "
+                   f"agrees).{hint}")
+    return "The Gaussian NLL's constant is (D/2) log(2 pi sigma^2) for sigma = " + ", ".join(f"{s:g}" for s in SIGMAS) + "."
+
+
+@graded("gaussian_nll minus its constant equals ||x - mean||^2 / (2 sigma^2) (sigma = 1 and sigma != 1)",
+        points=12)
+def gaussian_squared_error(ctx):
+    g = _generator(ctx, 2)
+    x = _images(g, 8)
+    mean = torch.rand(8, 1, 28, 28, generator=g) * 0.98 + 0.01
+    for sigma in SIGMAS:
+        value = _gaussian(ctx, x, mean, sigma, 8)
+        constant = _gaussian(ctx, mean.clone(), mean, sigma, 8)
+        difference = value.double() - constant.double()
+        error = measure.squared_error(x, mean)
+        expected = error / (2 * sigma ** 2)
+        distribution = (measure.gaussian_nll_distribution(x, mean, sigma)
+                        - measure.gaussian_nll_distribution(mean, mean, sigma))
+        assert _close(expected, distribution)
+        if _close(difference, expected):
+            continue
+        ratio = float((difference / expected).mean())
+        hint = ""
+        for factor, text in ((sigma ** 2, "You divide by 2, not by 2 sigma^2: sigma is ignored in the squared-error "
+                                          "term."),
+                             (sigma, "You divide by 2 sigma; the variance is sigma^2: divide by 2 sigma^2."),
+                             (2.0, "The factor 1/2 is missing: divide by 2 sigma^2."),
+                             (2 * sigma ** 2, "Divide the squared error by 2 sigma^2."),
+                             (1 / 784, "It looks averaged over pixels: sum over the D pixels instead."),
+                             (-1.0, "The sign is wrong: the NLL grows with the squared error.")):
+            if math.isclose(ratio, factor, rel_tol=1e-3):
+                hint = " " + text
+                break
+        raise Fail(f"gaussian_nll(x, mean, sigma) - gaussian_nll(mean, mean, sigma) should be the squared-error "
+                   f"term ||x - mean||^2 / (2 sigma^2) (what torch.distributions.Normal gives too). For "
+                   f"sigma = {sigma:g} and the first of 8 images, ||x - mean||^2 = {_first(error):.3f}, so the "
+                   f"term is {_first(expected):.4f}; your difference is {_first(difference):.4f}.{hint}")
+    return "The Gaussian NLL's squared-error term is ||x - mean||^2 / (2 sigma^2) for sigma = " + \
+        ", ".join(f"{s:g}" for s in SIGMAS) + "."
+
+
+def _bernoulli(ctx, x, p, n, what):
+    value = _units(ctx).call("bernoulli_nll", x, p, timeout=_timeout(ctx), what=f"bernoulli_nll(x, p) on {n} {what}")
+    return expect.tensor(value, "bernoulli_nll(x, p)", (n,))
+
+
+def _bernoulli_hint(value: torch.Tensor, x: torch.Tensor, p: torch.Tensor) -> str:
+    expected = measure.bernoulli_nll(x, p)
+    candidates = (
+        (expected / 784, "It looks averaged over pixels: sum over the D pixels instead."),
+        (-expected, "The sign is wrong: return the NEGATIVE log-likelihood."),
+        (measure.bernoulli_nll(p, x.clamp(1e-7, 1 - 1e-7)), "x and p look swapped: the log is taken of p."),
+        (-measure.per_image(torch.xlogy(x.double(), p.double())),
+         "Only the x log p term is there: add (1 - x) log(1 - p)."),
+    )
+    for guess, text in candidates:
+        if _close(value, guess, rel=1e-3):
+            return " " + text
+    return ""
+
+
+@graded("bernoulli_nll equals -log Bernoulli(x; p) (torch.distributions, binary x) and the binary "
+        "cross-entropy (grey x), summed over pixels", points=12)
+def bernoulli_values(ctx):
+    g = _generator(ctx, 3)
+    binary = (torch.rand(7, 1, 28, 28, generator=g) > 0.7).float()
+    grey = _images(g, 7)
+    p = torch.rand(7, 1, 28, 28, generator=g) * 0.98 + 0.01
+    for x, what in ((binary, "binary images"), (grey, "images with grey pixels")):
+        value = _bernoulli(ctx, x, p, 7, what)
+        expected = measure.bernoulli_nll(x, p)
+        if x is binary:
+            assert _close(expected, measure.bernoulli_nll_distribution(x, p))
+        if not _close(value, expected):
+            raise Fail(f"On 7 {what} with p in [0.01, 0.99], bernoulli_nll returned {_first(value):.4f} for the "
+                       f"first image; -sum_d [x log p + (1 - x) log(1 - p)] = {_first(expected):.4f}"
+                       f"{' (torch.distributions.Bernoulli agrees)' if x is binary else ''}."
+                       f"{_bernoulli_hint(value, x, p)}")
+    return "bernoulli_nll agrees with torch.distributions.Bernoulli and the binary cross-entropy."
+
+
+@graded("bernoulli_nll stays finite, with finite gradients, when p is exactly 0 or 1 where the pixel agrees",
+        points=4)
+def bernoulli_saturated(ctx):
+    g = _generator(ctx, 4)
+    x = (torch.rand(5, 1, 28, 28, generator=g) > 0.7).float()
+    p = torch.rand(5, 1, 28, 28, generator=g) * 0.9 + 0.05
+    saturated = torch.rand(5, 1, 28, 28, generator=g) > 0.5
+    p = torch.where(saturated, x, p)   # exactly 0 or 1, and right, on about half the pixels
+    answer = _units(ctx).call("bernoulli_gradient", x, p, timeout=_timeout(ctx),
+                              what="bernoulli_nll(x, p) and its gradient, with p exactly 0 or 1 on some pixels")
+    value = expect.tensor(answer["value"], "bernoulli_nll(x, p)", (5,), finite=False)
+    if not bool(torch.isfinite(value).all()):
+        raise Fail("With p exactly 0 where x = 0 (or exactly 1 where x = 1), bernoulli_nll returned "
+                   f"{[round(v, 2) for v in value.tolist()]}; those pixels should add (almost) nothing, giving "
+                   f"{_first(measure.bernoulli_nll(x, p)):.2f} for the first image. 0 * log(0) is NaN in floating "
+                   "point: clamp p to [1e-7, 1 - 1e-7] before the logs, or use "
+                   "torch.nn.functional.binary_cross_entropy(p, x, reduction='none').")
+    grad = answer.get("grad")
+    if grad is None:
+        raise Fail("No gradient reaches p through bernoulli_nll: compute it with torch operations (no .detach(), "
+                   "no numpy, no torch.no_grad()), or training cannot use it.")
+    grad = expect.tensor(grad, "the gradient of bernoulli_nll with respect to p", (5, 1, 28, 28), finite=False)
+    if not bool(torch.isfinite(grad).all()):
+        raise Fail("bernoulli_nll is finite, but its gradient with respect to p contains NaN or infinity where p is "
+                   "exactly 0 or 1, which would spoil training. Clamp p BEFORE taking the logs (clamping the logs "
+                   "afterwards still lets 0 * inf = NaN into the gradient).")
+    return "bernoulli_nll and its gradient stay finite when the Sigmoid saturates."
+
+
+# --------------------------------------------------------------------------- model, codes, samplers
+@graded("Autoencoder and NLL shapes: (N, 1, 28, 28) -> codes (N, 16) -> images in [0, 1]; NLLs (N,) also for "
+        "(N, 784) inputs", points=8)
+def shapes(ctx):
+    box = _units(ctx)
+    g = _generator(ctx, 5)
+    problems, checks = [], 4
+
+    def attempt(label, action):
+        try:
+            action()
+        except (Fail, StudentFailure) as err:
+            text = err.feedback if isinstance(err, StudentFailure) else str(err)
+            problems.append(f"- {label}: {text}")
+
+    def model():
+        info = box.call("build", LATENT_SIZE, timeout=_timeout(ctx), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
+        missing = [name for name, ok in info["modules"].items() if not ok]
+        if missing:
+            raise Fail(", ".join(f"self.{m} should be an nn.Module, not {info['kinds'][m]}" for m in missing) + ".")
+        return info
+
+    def forward():
+        x = torch.rand(5, 1, 28, 28, generator=g)
+        expect.tensor(box.call("forward", x, timeout=_timeout(ctx), what="model(x) on 5 images"),
+                      "model(x)", (5, 1, 28, 28), 0.0, 1.0)
+
+    def encoder():
+        x = torch.rand(5, 1, 28, 28, generator=g)
+        expect.tensor(box.call("encode", x, timeout=_timeout(ctx), what="model.encoder(x) on 5 images"),
+                      "model.encoder(x)", (5, LATENT_SIZE))
+
+    def decoder():
+        z = torch.randn(7, LATENT_SIZE, generator=g) * 3
+        expect.tensor(box.call("decode", z, timeout=_timeout(ctx), what=f"model.decoder(z) on 7 codes of size {LATENT_SIZE}"),
+                      "model.decoder(z)", (7, 1, 28, 28), 0.0, 1.0)
+
+    def flat():
+        x = (torch.rand(3, 784, generator=g) > 0.5).float()
+        p = torch.rand(3, 784, generator=g) * 0.9 + 0.05
+        for name, args in (("gaussian_nll", (x, p, 0.5)), ("bernoulli_nll", (x, p))):
+            value = box.call(name, *args, timeout=_timeout(ctx), what=f"{name} on images of shape (3, 784)")
+            expect.tensor(value, f"{name} on inputs of shape (3, 784)", (3,))
+
+    try:
+        model()
+    except (Fail, StudentFailure) as err:
+        text = err.feedback if isinstance(err, StudentFailure) else str(err)
+        problems += [f"- building the model: {text}", "- encoder: not checked (no model)",
+                     "- decoder: not checked (no model)"]
+    else:
+        attempt("forward", forward)
+        attempt("encoder", encoder)
+        attempt("decoder", decoder)
+    attempt("the NLLs on flattened images (sum over every dimension but the first)", flat)
+    if not problems:
+        return "The autoencoder and both NLLs have the right shapes."
+    if len(problems) == checks:
+        raise Fail("\n".join(problems))
+    return Partial(1 - len(problems) / checks, "\n".join(problems))
+
+
+@graded("encode_dataset returns the encoder's code of every image, in order", points=6)
+def encode_dataset(ctx):
+    from data import mnist
+
+    box = _units(ctx)
+    box.call("build", LATENT_SIZE, seed=_seed(ctx, 6), timeout=_timeout(ctx),
+             what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
+    images, _ = mnist.load("test", keep=False)
+    chosen = torch.randperm(images.shape[0], generator=_generator(ctx, 7))[:250]
+    x = measure.as_float(torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1))
+    answer = box.call("encode_dataset", x, 64, timeout=_timeout(ctx),
+                      what="encode_dataset(model, loader) on 250 test images in batches of 64 (the last has 58)")
+    direct = expect.tensor(answer["direct"], "model.encoder(x)", (250, LATENT_SIZE))
+    codes = answer["codes"]
+    if isinstance(codes, torch.Tensor) and codes.dim() == 2 and codes.shape[0] in (64, 58):
+        raise Fail(f"encode_dataset returned {codes.shape[0]} codes for 250 images: it keeps only one batch. "
+                   "Collect the codes of every batch and concatenate them (torch.cat).")
+    codes = expect.tensor(codes, "encode_dataset(model, loader)", (250, LATENT_SIZE))
+    if not _close(codes, direct, rel=1e-4, abs_tol=1e-4):
+        wrong = int((~torch.isclose(codes, direct, rtol=1e-4, atol=1e-4)).any(dim=1).sum())
+        raise Fail(f"{wrong} of the 250 codes differ from model.encoder(x) on the same images. Encode the batches in "
+                   "the loader's order (do not shuffle or sort), with the model in eval mode and no noise.")
+    return "encode_dataset gives model.encoder's code for all 250 images, in order."
+
+
+def _synthetic_codes(ctx, offset: int, n: int) -> torch.Tensor:
+    """Codes with different scales and offsets per dimension, skewed, and correlated."""
+    g = _generator(ctx, offset)
+    base = torch.randn(n, LATENT_SIZE, generator=g, dtype=torch.float64)
+    base[:, ::3] = base[:, ::3].exp()  # skewed dimensions
+    mixing = torch.eye(LATENT_SIZE, dtype=torch.float64) + 0.6 * torch.randn(LATENT_SIZE, LATENT_SIZE, generator=g,
+                                                                              dtype=torch.float64)
+    scales = torch.exp(torch.linspace(-2, 2, LATENT_SIZE, dtype=torch.float64))
+    offsets = torch.randn(LATENT_SIZE, generator=g, dtype=torch.float64) * 5
+    return ((base @ mixing) * scales + offsets).float()
+
+
+SAMPLES = 20000
+
+
+@graded("sample_uniform: codes uniform within the per-dimension bounds of the training codes", points=10)
+def uniform_sampler(ctx):
+    codes = _synthetic_codes(ctx, 8, 3000)
+    answer = _units(ctx).call("sample_uniform", codes, SAMPLES, seed=_seed(ctx, 9), timeout=_timeout(ctx),
+                              what=f"sample_uniform(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
+    samples = expect.tensor(answer, f"sample_uniform(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
+    low, high = codes.double().min(dim=0).values, codes.double().max(dim=0).values
+    width = high - low
+    slack = 1e-5 * width + 1e-6
+    below, above = samples < low - slack, samples > high + slack
+    if bool(below.any() or above.any()):
+        dim = int((below | above).any(dim=0).double().argmax())
+        share = float((below | above).any(dim=1).double().mean())
+        hint = ""
+        if float(samples.min()) >= float(low.min()) - 1e-6 and float(samples.max()) <= float(high.max()) + 1e-6:
+            hint = (" Every sample lies within the smallest and largest value over ALL dimensions: use the bounds of "
+                    "each dimension separately, codes.min(dim=0) and codes.max(dim=0).")
+        raise Fail(f"{share:.1%} of the samples leave the box of the training codes; in dimension {dim}, the codes lie "
+                   f"in [{float(low[dim]):.3f}, {float(high[dim]):.3f}] but the samples reach "
+                   f"[{float(samples[:, dim].min()):.3f}, {float(samples[:, dim].max()):.3f}].{hint} Draw "
+                   f"low + (high - low) * torch.rand(M, Z).")
+    unit = (samples - low) / width  # uniform on [0, 1] in every dimension when right
+    problems = []
+    gap = torch.minimum(unit.min(dim=0).values, 1 - unit.max(dim=0).values)
+    if float(gap.max()) > 0.01:
+        dim = int(gap.argmax())
+        problems.append(f"the samples do not reach the ends of the box (dimension {dim}: samples within "
+                        f"[{float(samples[:, dim].min()):.3f}, {float(samples[:, dim].max()):.3f}], box "
+                        f"[{float(low[dim]):.3f}, {float(high[dim]):.3f}])")
+    means, stds = unit.mean(dim=0), unit.std(dim=0)
+    badness = torch.maximum((means - 0.5).abs() / 0.02, (stds / math.sqrt(1 / 12) - 1).abs() / 0.05)
+    if float(badness.max()) > 1:
+        dim = int(badness.argmax())
+        problems.append(f"the samples are not spread evenly over the box (rescaled so that the box is [0, 1], "
+                        f"dimension {dim} has mean {float(means[dim]):.3f} and standard deviation "
+                        f"{float(stds[dim]):.3f}; a uniform distribution has 0.500 and 0.289)")
+    correlation = torch.corrcoef(unit.T) - torch.eye(LATENT_SIZE, dtype=torch.float64)
+    if float(correlation.abs().max()) > 0.06:
+        problems.append(f"the dimensions are correlated (correlation up to {float(correlation.abs().max()):.2f}); draw "
+                        "an independent random number for every entry, torch.rand(M, Z)")
+    if problems:
+        raise Fail("All samples lie within the box, but " + "; and ".join(problems) + ". Dimension j of every sample "
+                   "should be uniform on [min_j, max_j]: low + (high - low) * torch.rand(M, Z).")
+    return f"{SAMPLES} samples are uniform within the per-dimension bounds of the codes."
+
+
+@graded("sample_gaussian: fresh samples whose mean and full covariance match the training codes'", points=10)
+def gaussian_sampler(ctx):
+    codes = _synthetic_codes(ctx, 10, 4000)
+    answer = _units(ctx).call("sample_gaussian", codes, SAMPLES, seed=_seed(ctx, 11), timeout=_timeout(ctx),
+                              what=f"sample_gaussian(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
+    samples = expect.tensor(answer, f"sample_gaussian(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
+    data = codes.double()
+    mean, std = data.mean(dim=0), data.std(dim=0)
+    shift = ((samples.mean(dim=0) - mean) / std).abs()
+    if float(shift.max()) > 0.05:
+        dim = int(shift.argmax())
+        raise Fail(f"The samples' mean is off: in dimension {dim} the codes have mean {float(mean[dim]):.3f} but the "
+                   f"samples {float(samples[:, dim].mean()):.3f} ({float(shift[dim]):.2f} standard deviations away). "
+                   "Add the codes' mean to every sample.")
+    ratio = samples.var(dim=0) / data.var(dim=0)
+    worst_ratio = int((ratio.log()).abs().argmax())
+    if abs(float(ratio[worst_ratio]) - 1) > 0.08:
+        raise Fail(f"The samples' variances do not match the codes': in dimension {worst_ratio} the samples' variance is "
+                   f"{float(ratio[worst_ratio]):.2f} times the codes' (the variances are off by factors from "
+                   f"{float(ratio.min()):.2f} to {float(ratio.max()):.2f}). Multiply eps by the Cholesky factor L of the "
+                   f"covariance S (L L^T = S), not by S itself, and compute S from the codes with torch.cov(codes.T).")
+    gap = (torch.corrcoef(samples.T) - torch.corrcoef(data.T)).abs()
+    if float(gap.max()) > 0.06:
+        i, j = divmod(int(gap.argmax()), LATENT_SIZE)
+        hint = ""
+        off_diagonal = torch.corrcoef(samples.T) - torch.eye(LATENT_SIZE, dtype=torch.float64)
+        if float(off_diagonal.abs().max()) < 0.05:
+            hint = (" Your samples' dimensions are uncorrelated: you fitted only the variances. Use the full "
+                    "covariance matrix, torch.cov(codes.T), and its Cholesky factor.")
+        raise Fail(f"The variances match, but the correlations do not: dimensions {i} and {j} of the codes have "
+                   f"correlation {float(torch.corrcoef(data.T)[i, j]):.2f}, your samples "
+                   f"{float(torch.corrcoef(samples.T)[i, j]):.2f}.{hint} Sample m + L eps with L L^T = S, the full "
+                   f"covariance.")
+    copied = measure.copied_fraction(samples[:2000], data)
+    if copied > 0.01:
+        raise Fail(f"{copied:.0%} of the samples are copies of training codes. Draw fresh codes from the fitted "
+                   "Gaussian, m + L eps with eps = torch.randn(M, Z), instead of reusing the codes.")
+    return f"{SAMPLES} fresh samples match the codes' mean and full covariance."
+
+
+# --------------------------------------------------------------------------- training
+def _start_training(ctx, likelihood: str) -> None:
+    """Start training ``likelihood`` (once). With the ``jobs`` option at 2 or more (the default)
+    both models train side by side in two processes; with 1 they train one after the other, each
+    in a fresh process, which halves peak memory. Results are identical either way."""
+    parallel = int(ctx.options.get("jobs", 2)) >= 2
+    kinds = LIKELIHOODS if parallel else (likelihood,)
+
+    def submit(kind):
+        def start():
+            if not parallel:
+                for other in LIKELIHOODS:
+                    ctx.release(f"train-{other}")
+            box = ctx.sandbox(f"train-{kind}")
+            box.submit("train", kind, EPOCHS, _seed(ctx, 40), LATENT_SIZE, seed=_seed(ctx, 41),
+                       timeout=float(ctx.options.get("timeout", 1800.0)),
+                       what=f"train_autoencoder ({EPOCHS} epochs with the {kind} NLL on the MNIST training set)")
+            return True
+        return start
+
+    ctx.release("units")
+    for kind in kinds:
+        ctx.once(f"started-{kind}", submit(kind))
+
+
+def _trained(ctx, likelihood: str):
+    def collect():
+        _start_training(ctx, likelihood)
+        record = ctx.sandbox(f"train-{likelihood}").result()
+        if not isinstance(record, dict) or "reported" not in record or "seconds" not in record:
+            raise Fail(f"The {likelihood} training answered out of turn.")
+        return record
+    return ctx.once(f"trained-{likelihood}", collect)
+
+
+def _test_images(ctx):
+    """RECON_IMAGES MNIST test images the grader picks with its own seed, uint8 (N, 1, 28, 28)."""
+    def pick():
+        from data import mnist
+
+        images, _ = mnist.load("test", keep=False)
+        chosen = torch.randperm(images.shape[0], generator=_generator(ctx, 50))[:RECON_IMAGES]
+        return torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1)
+    return ctx.once("test-images", pick)
+
+
+def _reconstruction_test(ctx, likelihood: str):
+    record = _trained(ctx, likelihood)
+    error = measure.reconstruction_error(ctx.sandbox(f"train-{likelihood}"), _test_images(ctx), LATENT_SIZE,
+                                         _seed(ctx, 51), f"{likelihood}-trained autoencoder")
+    seconds = float(torch.as_tensor(record["seconds"]).sum())
+    losses = [v / max(int(record["batches"]), 1) for v in torch.as_tensor(record["reported"]).tolist()]
+    reported = ", ".join(f"{v:.1f}" for v in losses)
+    if error < RECON_PASS:
+        return (f"Trained with the {likelihood} NLL for {EPOCHS} epochs ({seconds:.0f} s), your autoencoder "
+                f"reconstructs {RECON_IMAGES} test images with a squared error of {error:.2f} per image (computed by "
+                f"the grader; full marks below {RECON_PASS:g}).")
+    return Partial(expect.ramp(error, RECON_PASS, RECON_ZERO),
+                   f"Trained with the {likelihood} NLL for {EPOCHS} epochs on the grader's loader, your autoencoder "
+                   f"reconstructs {RECON_IMAGES} test images with a squared error ||x - x_hat||^2 of {error:.2f} per "
+                   f"image (computed by the grader from your encoder's codes and your decoder's outputs); full marks "
+                   f"need < {RECON_PASS:g}, the reference reaches about 11, and {RECON_ZERO:g} is what a decoder that "
+                   f"ignores its code gets. Your train_autoencoder reported per-image losses {reported}. Check that "
+                   f"every batch takes an optimizer step, that the loss is the batch mean of nll_per_image, and the "
+                   f"architecture in the Autoencoder docstring.")
+
+
+@graded("Gaussian-trained autoencoder: test reconstruction error ||x - x_hat||^2 < 15 per image after 5 epochs",
+        points=13)
+def gaussian_training(ctx):
+    return _reconstruction_test(ctx, "gaussian")
+
+
+@graded("Bernoulli-trained autoencoder: test reconstruction error ||x - x_hat||^2 < 15 per image after 5 epochs",
+        points=13)
+def bernoulli_training(ctx):
+    return _reconstruction_test(ctx, "bernoulli")
+
+
+UNIT_TESTS = [gaussian_constant, gaussian_squared_error, bernoulli_values, bernoulli_saturated, shapes,
+              encode_dataset, uniform_sampler, gaussian_sampler]
+TRAINING_TESTS = [gaussian_training, bernoulli_training]
+TESTS = UNIT_TESTS + TRAINING_TESTS

@@ -1,0 +1,38 @@
+"""``python -m autograder.prefetch HW``: fetch (or build) and verify the data sets a homework's
+grader and sandbox read, so grading itself never needs the network. Used by the Gradescope
+bundle's ``setup.sh``; a TA can run it before a batch too. Each data set ``NAME`` in the spec's
+``datasets`` is handled by ``data/NAME.py``'s ``prepare()``."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from .homeworks import load_spec
+
+
+def prefetch(homework: str) -> list[str]:
+    done = []
+    for name in load_spec(homework).datasets:
+        importlib.import_module(f"data.{name}").prepare()
+        done.append(name)
+    return done
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m autograder.prefetch HW", file=sys.stderr)
+        return 2
+    from data.store import DataError
+
+    try:
+        names = prefetch(argv[0])
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"{argv[0]}: data ready ({', '.join(names) or 'none needed'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
