@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=2, choices=(1, 2),
                        help="student processes that train at once: 2 is faster, 1 halves peak memory; "
                             "scores are identical (default: %(default)s)")
+    grade.add_argument("--only", metavar="TEXT",
+                       help="run only the tests whose name contains TEXT (to re-run one test; the score "
+                            "then covers those tests only)")
     grade.add_argument("--threads", type=int, default=0,
                        help="torch threads of the grader's own process (default: torch's choice)")
     grade.add_argument("--meta", help="also write how student code failed and what the sandbox enforced "
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--limit", type=float, default=3600.0,
                        help="seconds one whole grading may take before it is stopped (default: %(default)s)")
     batch.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    batch.add_argument("--only", metavar="TEXT", help="run only the tests whose name contains TEXT")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bundle = verbs.add_parser("gradescope", help=VERBS["gradescope"], description=VERBS["gradescope"])

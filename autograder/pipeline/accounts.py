@@ -107,6 +107,7 @@ class UserSlot:
 
     def release(self) -> None:
         kill_user(self.uid)
+        remove_files_of(self.uid)
         self._lock.unlink(missing_ok=True)
 
 
@@ -123,7 +124,7 @@ def _stale(lock: Path) -> bool:
 
 
 def _processes():
-    """``(pid, uid, session, rss_pages)`` of every process, read from /proc."""
+    """``(pid, uid, session, rss_pages)`` of every live process (zombies left out), from /proc."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -131,6 +132,8 @@ def _processes():
             uid = entry.stat().st_uid
             with open(f"/proc/{entry.name}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
+            if fields[0] in (b"Z", b"X"):
+                continue
             yield int(entry.name), uid, int(fields[3]), int(fields[21])
         except (OSError, IndexError, ValueError):
             continue
@@ -140,22 +143,76 @@ def kill_user(uid: int) -> None:
     """SIGKILL every process of ``uid`` (it never holds anything but one sandbox)."""
     if uid is None or uid < UID_BASE:
         return
-    for pid, owner, _, _ in _processes():
-        if owner == uid:
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        left = [pid for pid, owner, _, _ in _processes() if owner == uid]
+        if not left or time.monotonic() > deadline:
+            return
+        for pid in left:
             try:
                 os.kill(pid, 9)
             except OSError:
                 pass
+        time.sleep(0.05)
+
+
+def _pss_kb(pid: int) -> int | None:
+    """Proportional set size of ``pid`` in kB (shared pages split between their users)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def resident_mb(session: int, uid: int | None) -> float:
-    """Resident memory (MB) of the sandbox: its own user's processes, or its session's."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for _, owner, sid, rss in _processes():
+    """Memory (MB) the sandbox's processes hold: their own user's processes, or their session's.
+
+    Counted as PSS, so pages that forked children share with their parent count once, not once
+    per child; resident size where PSS cannot be read.
+    """
+    page_kb = os.sysconf("SC_PAGE_SIZE") / 1024
+    total_kb = 0.0
+    for pid, owner, sid, rss in _processes():
         if (owner == uid) if uid is not None else (sid == session):
-            total += rss
-    return total * page / (1 << 20)
+            pss = _pss_kb(pid)
+            total_kb += pss if pss is not None else rss * page_kb
+    return total_kb / 1024
+
+
+def free_mb(path: Path) -> float:
+    """Free space (MB) on the file system holding ``path``."""
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return float("inf")
+    return info.f_bavail * info.f_frsize / (1 << 20)
+
+
+def remove_files_of(uid: int, folders=("/tmp", "/var/tmp", "/dev/shm")) -> None:
+    """Delete what ``uid`` left at the top of the shared scratch folders."""
+    import shutil
+
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def give(path: Path, uid: int) -> None:

@@ -47,7 +47,7 @@ class StudentFailure(Exception):
     def __init__(self, feedback: str, kind: str = "error"):
         super().__init__(feedback)
         self.feedback = feedback
-        self.kind = kind  # "error", "timeout", "memory", "crash" or "garbled"
+        self.kind = kind  # "error", "timeout", "memory", "disk", "crash" or "garbled"
 
 
 @dataclass
@@ -60,6 +60,7 @@ class Limits:
     file_mb: int = 64           # largest file the process may write (its log included)
     open_files: int = 256
     processes: int = 64         # processes and threads of the student's own user (root only)
+    disk_floor_mb: int = 1024   # stop the student's code when free disk space falls below this
     threads: int = 1            # torch threads: one per process keeps results deterministic
     isolate: bool = True        # own user (as root) and no network; False only for benchmarks
 
@@ -250,6 +251,15 @@ class Sandbox:
         what = self._pending
         try:
             answer = self._read_answer()
+        except OSError as err:
+            if str(err) != "disk":
+                raise
+            self._kill()
+            self.close()
+            raise StudentFailure(
+                f"While the grader ran {what}, your code filled the grading machine's disk (less than "
+                f"{self.limits.disk_floor_mb} MB left), so it was stopped. Do not write large files; "
+                "the grader needs none." + self._log_tail(), kind="disk") from None
         except MemoryError:
             self._kill()
             self.close()
@@ -312,6 +322,8 @@ class Sandbox:
                 if used > self.limits.resident_mb:
                     self._memory_used = used
                     raise MemoryError
+                if self._runtime is not None and accounts.free_mb(self._runtime) < self.limits.disk_floor_mb:
+                    raise OSError("disk")
 
     def _raise_crash(self):
         code = None

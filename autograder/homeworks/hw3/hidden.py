@@ -10,7 +10,7 @@ How each interpolation property is told apart from the others:
 
 - endpoints: the first and last of the 9 images must equal A and B pixel for pixel;
 - means, not samples: two calls under different global seeds must give the same interior images,
-  and the codes the decoder receives (recorded by the agent) must lie on the line through the
+  and the codes behind the interior images (recorded by the agent) must lie on the line through the
   posterior means of A and B;
 - weights k/8: the agent narrows the encoder's posterior (logvar - 60), so that a sample and its
   mean coincide; the interior images must then equal the grader's own decodes of
@@ -210,6 +210,23 @@ def _same(a, b, atol=IMAGE_ATOL) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
 
 
+def _interior_codes(ctx, images, codes):
+    """The codes behind the 7 interior images, in their order: each interior image is matched
+    with the recorded code whose decode (asked again by the grader) equals it. None when the
+    decoder was not called as ``decoder(z)`` or an image matches no recorded code."""
+    if codes is None or not 1 <= codes.shape[0] <= 64:
+        return None
+    decoded = _decode(ctx, codes, "the decoder on the codes it received inside create_interpolates")
+    chosen = []
+    for k in range(1, measure.NUM_INTERIOR + 1):
+        gap = (decoded - images[k]).abs().flatten(1).amax(dim=1)
+        best = int(gap.argmin())
+        if float(gap[best]) > IMAGE_ATOL:
+            return None
+        chosen.append(codes[best])
+    return torch.stack(chosen)
+
+
 @graded("create_interpolates: the first and last images are A and B themselves", points=8)
 def endpoints(ctx):
     A, B, _ = _endpoints(ctx)
@@ -243,8 +260,8 @@ def uses_means(ctx):
         raise Fail(f"Two calls of create_interpolates(A, B, ...) with different random seeds gave different interior "
                    f"images (pixels differ by up to {change:.3f}): the codes were sampled. Interpolate between the "
                    f"means mu_A and mu_B that the encoder returns, without calling sample().")
-    if codes is not None and codes.shape[0] in (7, 9):
-        interior = codes if codes.shape[0] == 7 else codes[1:8]
+    interior = _interior_codes(ctx, images, codes)
+    if interior is not None:
         mu_a, mu_b = _means(ctx)
         _, off_line = measure.project(interior, mu_a, mu_b)
         if float(off_line.max()) > OFF_LINE_TOL:
@@ -260,8 +277,8 @@ def weights(ctx):
     mu_a, mu_b = _means(ctx)
     expected = _decode(ctx, measure.line_codes(mu_a, mu_b), "the decoder on the grader's 7 interpolated means")
     w = off_line = None
-    if codes is not None and codes.shape[0] in (7, 9):
-        interior = codes if codes.shape[0] == 7 else codes[1:8]
+    interior = _interior_codes(ctx, images, codes)
+    if interior is not None:
         w, off_line = measure.project(interior, mu_a, mu_b)
     # The images decide; the recorded codes (when the decoder was called as decoder(z)) sharpen the check,
     # because an untrained decoder changes its output only a little between nearby codes.
@@ -285,7 +302,8 @@ def weights(ctx):
         else:
             hint = " The codes your decoder received are not on the line from mu_A to mu_B at all."
     else:
-        hint = " (The decoder was not called as decoder(z), so the codes could not be read.)"
+        hint = (" (The grader could not tell which codes your decoder turned into these images; it reads them "
+                "when create_interpolates calls decoder(z).)")
     raise Fail(f"With the encoder's variance narrowed to almost 0 (so that a sample equals its mean), the 7 interior "
                f"images should be the decodes of (1 - k/8) mu_A + (k/8) mu_B for k = 1..7, in that order; they differ "
                f"from the grader's decodes of those codes by up to {float((images[1:8] - expected).abs().max()):.4f}."
