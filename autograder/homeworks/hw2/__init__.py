@@ -1,0 +1,1 @@
+"""Homework 2: a convolutional autoencoder on emoji images (see ``spec.py``)."""

@@ -1,0 +1,248 @@
+"""Homework 2's agent: runs INSIDE the student's sandboxed process and calls the student's code.
+
+Every function here takes tensors from the grader, calls the student's ``emoji_data.py``,
+``autoencoder.py`` or ``assignment.py``, and returns raw tensors, numbers, strings, lists or dicts.
+Nothing here decides a score: the grader recomputes every error and accuracy itself. The agent
+holds no answers, so it may be shipped to students with the public checks.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+EXPORTS = ("select_subset", "class_labels", "split", "augment", "make_splits", "build", "forward", "encode",
+           "decode", "recon_loss", "aux_loss", "attribute", "compose", "train", "reconstruct", "logits",
+           "train_short")
+STATE: dict = {}
+
+
+def _data():
+    import emoji_data
+
+    return emoji_data
+
+
+def _models():
+    import autoencoder
+
+    return autoencoder
+
+
+def _assignment():
+    import assignment
+
+    return assignment
+
+
+def _tensor(value, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, (int, float)):
+        return torch.tensor(float(value))
+    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+
+
+def _tensors(value, count: int, what: str) -> list:
+    if not isinstance(value, (tuple, list)) or len(value) != count:
+        raise TypeError(f"{what} must return a tuple of {count} tensors, got {type(value).__name__}"
+                        + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+    return [_tensor(v, what) for v in value]
+
+
+# --------------------------------------------------------------------------- emoji_data.py
+def select_subset(names, keyword):
+    return _tensor(_data().select_subset(list(names), keyword), "select_subset")
+
+
+def class_labels(names, class_words):
+    words = tuple(tuple(group) for group in class_words)
+    return _tensor(_data().class_labels(list(names), words), "class_labels")
+
+
+def split(n, seed, fractions=(0.6, 0.2, 0.2)):
+    return _tensors(_data().split_indices(n, seed, tuple(fractions)), 3, "split_indices")
+
+
+def augment(images, count, seed):
+    return _tensors(_data().augment(images, count, seed), 2, "augment")
+
+
+def make_splits(images, seed, sizes):
+    value = _data().make_splits(images, seed, tuple(sizes))
+    if not isinstance(value, dict):
+        raise TypeError(f"make_splits returned {type(value).__name__}, expected a dict")
+    out = {}
+    for key in ("train", "val", "test"):
+        part = value.get(key)
+        if not isinstance(part, dict):
+            raise TypeError(f"make_splits(...)[{key!r}] should be a dict with 'images', 'source' and 'indices'")
+        out[key] = {}
+        for field in ("images", "source", "indices"):
+            if field not in part:
+                raise KeyError(f"make_splits(...)[{key!r}] has no {field!r}")
+            out[key][field] = _tensor(part[field], f"make_splits(...)[{key!r}][{field!r}]")
+    return out
+
+
+# --------------------------------------------------------------------------- autoencoder.py
+def build(kind: str, num_classes: int = 3):
+    """Build the model from ``parseArguments([])``'s defaults (kind "ae" or "aux"); describe it."""
+    models, assignment = _models(), _assignment()
+    args = assignment.parseArguments([])
+    if kind == "aux":
+        model = models.AuxAutoencoder(args.latent_size, num_classes, args.width)
+    else:
+        model = models.ConvAutoencoder(args.latent_size, args.width)
+    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    names = ("encoder", "decoder") + (("classifier",) if kind == "aux" else ())
+    modules = {name: isinstance(getattr(model, name, None), torch.nn.Module) for name in names}
+    kinds = {name: type(getattr(model, name, None)).__name__ for name in names}
+    return {"modules": modules, "types": kinds, "latent_size": int(args.latent_size), "width": int(args.width),
+            "lam": float(args.lam), "batch_size": int(args.batch_size),
+            "parameters": int(sum(p.numel() for p in model.parameters()))}
+
+
+def _model():
+    if "model" not in STATE:
+        raise RuntimeError("no model was built (building the model failed earlier)")
+    return STATE["model"]
+
+
+@torch.no_grad()
+def forward(x):
+    """The model's forward pass in eval mode: [x_hat] for the autoencoder, [x_hat, logits] for aux."""
+    model = _model()
+    model.eval()
+    out = model(x)
+    if STATE["kind"] == "aux":
+        return _tensors(out, 2, "AuxAutoencoder.forward")
+    return [_tensor(out, "ConvAutoencoder.forward")]
+
+
+@torch.no_grad()
+def encode(x):
+    model = _model()
+    model.eval()
+    return _tensor(model.encode(x), "encode")
+
+
+@torch.no_grad()
+def decode(z):
+    model = _model()
+    model.eval()
+    return _tensor(model.decode(z), "decode")
+
+
+def recon_loss(x_hat, x):
+    return _tensor(_models().reconstruction_loss(x_hat, x), "reconstruction_loss")
+
+
+def aux_loss(x_hat, x, logits, labels, lam):
+    return _tensor(_models().aux_loss(x_hat, x, logits, labels, lam), "aux_loss")
+
+
+def _linear_encoder(weight, bias):
+    def encode(images):
+        return images.flatten(start_dim=1) @ weight.T + bias
+    return encode
+
+
+def _linear_decoder(weight, bias, shape):
+    def decode(codes):
+        return (codes @ weight.T + bias).view(codes.shape[0], *shape)
+    return decode
+
+
+def attribute(weight, bias, with_images, without_images):
+    """attribute_vector with the grader's linear encoder z = W x + b."""
+    return _tensor(_models().attribute_vector(_linear_encoder(weight, bias), with_images, without_images),
+                   "attribute_vector")
+
+
+def compose(weight, bias, dec_weight, dec_bias, images, vector, strength):
+    """compose with the grader's linear encoder and decoder x = V z + c."""
+    decode = _linear_decoder(dec_weight, dec_bias, tuple(images.shape[1:]))
+    return _tensor(_models().compose(_linear_encoder(weight, bias), decode, images, vector, strength), "compose")
+
+
+# --------------------------------------------------------------------------- training
+def _loader(images, labels, batch_size, seed, limit=None):
+    x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    if limit is not None:
+        x, labels = x[:limit], labels[:limit]
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, labels), batch_size=batch_size,
+                                       shuffle=True, generator=generator)
+
+
+def train(kind: str, images, labels, epochs: int, seed: int, num_classes: int = 3):
+    """Build a model and call the student's ``train_epoch`` once per epoch on the grader's images."""
+    assignment = _assignment()
+    build(kind, num_classes)
+    model, args = STATE["model"], STATE["args"]
+    loader = _loader(images, labels, int(args.batch_size), seed)
+    reported, seconds = [], []
+    for _ in range(epochs):
+        start = time.monotonic()
+        record = assignment.train_epoch(model, loader, args, aux=(kind == "aux"))
+        seconds.append(time.monotonic() - start)
+        try:
+            reported.append(float(record["mse"]))
+        except (TypeError, ValueError, KeyError, IndexError):
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+
+
+@torch.no_grad()
+def _outputs(images, batch: int = 100):
+    model = _model()
+    model.eval()
+    recon, logits = [], []
+    for start in range(0, images.shape[0], batch):
+        x = images[start:start + batch]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        out = model(x)
+        if STATE["kind"] == "aux":
+            x_hat, scores = _tensors(out, 2, "AuxAutoencoder.forward")
+            logits.append(scores)
+        else:
+            x_hat = _tensor(out, "ConvAutoencoder.forward")
+        recon.append(x_hat)
+    return recon, logits
+
+
+def reconstruct(images):
+    """The trained model's reconstructions (eval mode) of uint8 or float images."""
+    recon, _ = _outputs(images)
+    return torch.cat(recon)
+
+
+def logits(images):
+    """The trained aux model's class scores (eval mode)."""
+    _, scores = _outputs(images)
+    return torch.cat(scores)
+
+
+def train_short(kind: str, seed: int):
+    """Public check: two small batches of random images through ``train_epoch``; did the weights move?"""
+    assignment = _assignment()
+    build(kind)
+    model, args = STATE["model"], STATE["args"]
+    before = [p.detach().clone() for p in model.parameters()]
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(16, 3, 64, 64, generator=g)
+    labels = torch.randint(0, 3, (16,), generator=g)
+    record = assignment.train_epoch(model, _loader(images, labels, 8, seed), args, aux=(kind == "aux"))
+    moved = sum(float((p.detach() - b).abs().sum()) for p, b in zip(model.parameters(), before))
+    if not isinstance(record, dict):
+        raise TypeError(f"train_epoch returned {type(record).__name__}, expected a dict with 'mse' and 'accuracy'")
+    return {"mse": _number(record.get("mse")), "accuracy": _number(record.get("accuracy")), "moved": moved}
+
+
+def _number(value):
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return float("nan")

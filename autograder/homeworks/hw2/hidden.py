@@ -1,0 +1,491 @@
+"""Homework 2's graded tests (100 points). Never shipped to students.
+
+Every number that decides a score is computed here, in the grader's process, from raw tensors the
+student's sandboxed process returns (see ``agent.py``). The units run in one sandbox. The two
+trainings (the plain autoencoder and the one with the auxiliary classifier) run in two more
+sandboxes, side by side with the ``jobs`` option at 2 (the default), one CPU thread each, on the
+grader's own split and augmentation of the face emoji (``measure.grader_data``).
+
+Thresholds (measured on the reference solution; see the kit's README for the figures):
+
+- Test MSE: the reference reaches about 0.025 per pixel after 20 epochs on the grader's test split,
+  where predicting the mean training image scores about 0.045 and an untrained network about 0.09.
+  Full marks need <= 0.032 (the reference passes it after about 7 of the 20 epochs, and stays under
+  it for every grader seed tried), falling linearly to no credit at the mean-image error.
+- Classifier: accuracy on 600 new random variations of the training emoji (new flips, shifts and
+  colours the model never saw), against the chance level of always guessing the most common class
+  (about 0.6). The reference reaches about 0.9. Full marks need chance + 0.15, falling linearly to
+  no credit at chance. The accuracy on the held-out emoji is reported but not scored: with about
+  48 held-out emoji it swings by 0.1 between seeds (the reference: 0.6 to 0.7).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from autograder.pipeline import expect
+from autograder.pipeline.isolate import StudentFailure
+from autograder.pipeline.score import Fail, Partial, graded
+
+from . import measure
+
+EPOCHS = 20                 # the grader calls train_epoch this many times for each model
+MSE_PASS = 0.032            # grader-computed test MSE per pixel for full marks ...
+                            # ... falling linearly to no credit at the mean-image error
+ACCURACY_MARGIN = 0.15      # classifier accuracy above chance for full marks
+UNIT_TIMEOUT = 120.0
+ID_IMAGES = 30              # plain-coloured images whose hue identifies them (leak test)
+ID_SIZES = (60, 20, 20)
+HUE_TOLERANCE = 4.0         # degrees; the originals are 12 degrees apart
+
+
+def _seed(ctx, offset: int) -> int:
+    return int(ctx.options.get("seed", 0)) * 1000 + offset
+
+
+def _units(ctx):
+    return ctx.sandbox("units")
+
+
+def _timeout(ctx) -> float:
+    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
+
+
+def _long(value, what: str, shape=None) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise Fail(f"{what} should be a torch tensor, but the grader got {type(value).__name__}.")
+    if value.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise Fail(f"{what} should hold integer indices (int64), but has dtype {value.dtype}.")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise Fail(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}.")
+    return value.long()
+
+
+def _real_faces(ctx, count: int) -> torch.Tensor:
+    """``count`` face emoji from the grader's data, float (count, 3, 64, 64)."""
+    data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
+    return measure.as_float(data["train"]["images"][:count])
+
+
+# --------------------------------------------------------------------------- text
+NAMES = ["grinning face", "Face with Tongue", "person facepalming", "cat face", "face with cat ears",
+         "surface", "red heart", "smiling face with heart-eyes", "CAT", "dog face", "facE", "two-faced cat",
+         "kissing cat face", "weary cat", "face"]
+
+
+@graded("select_subset and class_labels: whole words, any case, in order", points=6)
+def subset_and_labels(ctx):
+    box = _units(ctx)
+    for keyword in ("face", "cat face", "CAT"):
+        got = _long(box.call("select_subset", NAMES, keyword, timeout=_timeout(ctx),
+                             what=f"select_subset(names, {keyword!r}) on {len(NAMES)} names"),
+                    f"select_subset(names, {keyword!r})")
+        expected = measure.select(NAMES, keyword)
+        if got.tolist() != expected:
+            chosen = [NAMES[i] for i in got.tolist() if 0 <= i < len(NAMES)]
+            raise Fail(f"select_subset(names, {keyword!r}) chose {chosen} (indices {got.tolist()}); the grader "
+                       f"expects {[NAMES[i] for i in expected]} (indices {expected}). Compare whole words "
+                       f"(name_words), ignore case, keep the words of a multi-word keyword together and in "
+                       f"order, and return the indices in increasing order.")
+    groups = (("smiling", "joy"), ("cat",), ("heart", "face"))
+    got = _long(box.call("class_labels", NAMES, groups, timeout=_timeout(ctx),
+                         what=f"class_labels(names, {groups})"), "class_labels", (len(NAMES),))
+    expected = measure.labels(NAMES, groups)
+    if not torch.equal(got, expected):
+        wrong = [f"{NAMES[i]!r}: {int(got[i])} (expected {int(expected[i])})" for i in range(len(NAMES))
+                 if got[i] != expected[i]]
+        raise Fail(f"class_labels(names, {groups}) gave wrong classes for {', '.join(wrong[:4])}. The first group "
+                   f"with a word of the name wins; names with none of the words get class len(class_words).")
+    return "select_subset and class_labels agree with the grader on tricky names."
+
+
+# --------------------------------------------------------------------------- split
+@graded("split_indices: sizes of 60/20/20, disjoint, every index once", points=8)
+def split_sizes(ctx):
+    box = _units(ctx)
+    for n, seed, fractions in ((119, 3, (0.6, 0.2, 0.2)), (50, 11, (0.6, 0.2, 0.2)), (7, 1, (0.6, 0.2, 0.2)),
+                               (40, 5, (0.5, 0.25, 0.25))):
+        parts = box.call("split", n, seed, fractions, timeout=_timeout(ctx),
+                         what=f"split_indices({n}, seed={seed}, fractions={fractions})")
+        sizes = measure.split_sizes(n, fractions)
+        tensors = [_long(p, f"split_indices({n}, ...)'s {name} indices") for p, name in
+                   zip(parts, ("train", "validation", "test"))]
+        got = tuple(t.numel() for t in tensors)
+        if got != sizes:
+            raise Fail(f"split_indices({n}, seed={seed}, fractions={fractions}) gave splits of sizes {got}; "
+                       f"expected {sizes} (validation and test get round(n * fraction) each, train the rest).")
+        everything = torch.cat(tensors)
+        if everything.numel() and (everything.min() < 0 or everything.max() >= n):
+            raise Fail(f"split_indices({n}, ...) returned indices outside 0..{n - 1}.")
+        if torch.unique(everything).numel() != n:
+            raise Fail(f"split_indices({n}, ...) repeats some indices (so the splits overlap or an index is "
+                       f"missing); every index 0..{n - 1} must be in exactly one split.")
+    return "Sizes (for example 71/24/24 of 119), disjointness and coverage are right."
+
+
+@graded("Determinism: split_indices, augment and make_splits depend on the seed only", points=6)
+def determinism(ctx):
+    box = _units(ctx)
+    images = _real_faces(ctx, 6)
+    checks = (
+        ("split_indices(50, seed)", lambda s, call_seed: box.call("split", 50, s, (0.6, 0.2, 0.2), seed=call_seed,
+                                                                  timeout=_timeout(ctx), what=f"split_indices(50, {s})")),
+        ("augment(6 images, 18, seed)", lambda s, call_seed: box.call("augment", images, 18, s, seed=call_seed,
+                                                                      timeout=_timeout(ctx),
+                                                                      what=f"augment(6 images, 18, seed={s})")),
+    )
+    for what, run in checks:
+        first = run(21, _seed(ctx, 101))
+        again = run(21, _seed(ctx, 102))      # same seed, different global random state
+        other = run(22, _seed(ctx, 101))      # another seed
+        same = all(torch.equal(a, b) for a, b in zip(first, again))
+        if not same:
+            raise Fail(f"{what} gave different results for the same seed when the global random state differed. "
+                       f"Draw every random number from a torch.Generator seeded with the seed argument "
+                       f"(torch.Generator().manual_seed(seed)), not from the global generator.")
+        if all(torch.equal(a, b) for a, b in zip(first, other)):
+            raise Fail(f"{what} gave the same result for seeds 21 and 22; the seed must change the randomness.")
+    return "The same seed gives the same split and images; another seed gives others."
+
+
+# --------------------------------------------------------------------------- augmentation
+@graded("augment: originals first, then varied copies; shapes, range, sources", points=8)
+def augment(ctx):
+    images = _real_faces(ctx, 10)
+    out, source = _units(ctx).call("augment", images, 35, _seed(ctx, 110), timeout=_timeout(ctx),
+                                   what="augment(10 face emoji of shape (10, 3, 64, 64), 35, seed)")
+    out = expect.tensor(out, "augment's images", (35, 3, 64, 64), 0.0, 1.0)
+    source = _long(source, "augment's source", (35,))
+    expected = torch.arange(35) % 10
+    if not torch.equal(source, expected):
+        raise Fail(f"augment's source should be i % N for output i (here {expected.tolist()[:14]}...), got "
+                   f"{source.tolist()[:14]}...")
+    if not torch.allclose(out[:10], images, atol=1e-5):
+        raise Fail("The first N outputs of augment should be the original images, unchanged.")
+    changed = ((out[10:] - images[source[10:]]).abs().mean(dim=(1, 2, 3)) > 0.005).float().mean()
+    if float(changed) < 0.8:
+        raise Fail(f"Only {float(changed):.0%} of the 25 augmented copies differ from their original; every copy "
+                   "should be rotated, shifted and colour-jittered (and half of them flipped).")
+    # Transformations as documented: each copy stays close to its source (small rotation and shift).
+    distance = (out[10:] - images[source[10:]]).pow(2).mean(dim=(1, 2, 3))
+    mirrored = (out[10:] - images[source[10:]].flip(-1)).pow(2).mean(dim=(1, 2, 3))
+    closest = torch.minimum(distance, mirrored)
+    if float(closest.max()) > 0.08:
+        raise Fail(f"Some augmented copies are far from their original (mean squared difference up to "
+                   f"{float(closest.max()):.3f}, more than a rotation of 10 degrees and a shift of 4 pixels "
+                   "give). Keep to the documented ranges, fill uncovered corners with white, and clamp to [0, 1].")
+    return "augment keeps the originals and adds varied copies of the right images."
+
+
+@graded("make_splits: sizes 600/200/200 style, and no copy of a test image outside test", points=10)
+def make_splits(ctx):
+    images, hues = measure.hue_images(ID_IMAGES)
+    answer = _units(ctx).call("make_splits", images, _seed(ctx, 120), ID_SIZES, timeout=_timeout(ctx),
+                              what=f"make_splits on {ID_IMAGES} plain-coloured images with sizes {ID_SIZES}")
+    expected_sizes = measure.split_sizes(ID_IMAGES)
+    claimed = {}
+    for key, size, n_indices in zip(("train", "val", "test"), ID_SIZES, expected_sizes):
+        part = answer[key]
+        x = expect.tensor(part["images"], f"make_splits(...)[{key!r}]['images']", (size, 3, 64, 64), 0.0, 1.0)
+        source = _long(part["source"], f"make_splits(...)[{key!r}]['source']", (size,))
+        indices = _long(part["indices"], f"make_splits(...)[{key!r}]['indices']")
+        if indices.numel() != n_indices:
+            raise Fail(f"The {key} split holds {indices.numel()} of the {ID_IMAGES} images; expected {n_indices} "
+                       "(the sizes of split_indices).")
+        claimed[key] = (x, source, set(indices.tolist()))
+    all_indices = [i for key in claimed for i in claimed[key][2]]
+    if sorted(all_indices) != list(range(ID_IMAGES)):
+        raise Fail("The splits' indices overlap or miss images; each image must be in exactly one split.")
+    problems = []
+    for key, (x, source, indices) in claimed.items():
+        true, distance = measure.identify(x, hues, HUE_TOLERANCE)
+        if float(distance.max()) > HUE_TOLERANCE:
+            raise Fail(f"Some {key} images changed colour more than the documented jitter allows (the grader "
+                       f"could not tell which image they came from). Keep to brightness, contrast and saturation "
+                       f"factors in [0.9, 1.1]; do not change hues.")
+        outside = sorted({int(t) for t in true if int(t) not in indices})
+        if outside:
+            where = {k: sorted(set(outside) & claimed[k][2]) for k in claimed if k != key}
+            named = "; ".join(f"{len(v)} of the {k} split's images" for k, v in where.items() if v)
+            problems.append(f"the {key} split holds augmented copies of images that belong to another split "
+                            f"({named})")
+        if not torch.equal(true, source):
+            problems.append(f"the {key} split's 'source' does not say which image each augmented copy came from "
+                            f"({int((true != source).sum())} of {source.numel()} wrong); map augment's source "
+                            f"(an index within the split) back through the split's indices")
+    if problems:
+        raise Fail("make_splits leaks or mislabels images: " + "; ".join(problems) + ". Split first, then augment "
+                   "each split's own images, so that no variation of a test image is trained on.")
+    return f"Sizes {ID_SIZES} are right, and every augmented image stays in its source image's split."
+
+
+# --------------------------------------------------------------------------- models and losses
+def _build(ctx, kind: str, num_classes: int = 3) -> dict:
+    info = _units(ctx).call("build", kind, num_classes, timeout=_timeout(ctx),
+                            what=f"building the {'AuxAutoencoder' if kind == 'aux' else 'ConvAutoencoder'} "
+                                 f"from parseArguments([])")
+    missing = [name for name, ok in info["modules"].items() if not ok]
+    if missing:
+        raise Fail("These attributes should be nn.Module objects: "
+                   + ", ".join(f"{m} (got {info['types'][m]})" for m in missing) + ".")
+    return info
+
+
+@graded("ConvAutoencoder: output shape equals input shape, codes (N, Z), pixels in [0, 1]", points=8)
+def ae_shapes(ctx):
+    info = _build(ctx, "ae")
+    z_size = info["latent_size"]
+    box = _units(ctx)
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(_seed(ctx, 130)))
+    (x_hat,) = box.call("forward", x, timeout=_timeout(ctx), what="the ConvAutoencoder's forward on (6, 3, 64, 64)")
+    expect.tensor(x_hat, "the ConvAutoencoder's output", tuple(x.shape), 0.0, 1.0)
+    z = expect.tensor(box.call("encode", x, timeout=_timeout(ctx), what="encode on (6, 3, 64, 64)"),
+                      "encode's codes", (6, z_size))
+    decoded = expect.tensor(box.call("decode", z, timeout=_timeout(ctx), what=f"decode on (6, {z_size})"),
+                            "decode's images", (6, 3, 64, 64), 0.0, 1.0)
+    if not torch.allclose(decoded, x_hat, atol=1e-4):
+        raise Fail("decode(encode(x)) differs from forward(x) in eval mode; forward should be the decoder "
+                   "applied to the encoder's code.")
+    return f"Output shape (6, 3, 64, 64) = input shape; codes of size {z_size}; {info['parameters']:,} parameters."
+
+
+@graded("AuxAutoencoder: forward returns (x_hat, logits) of shapes (N, 3, 64, 64) and (N, C)", points=4)
+def aux_shapes(ctx):
+    for classes in (3, 5):
+        _build(ctx, "aux", classes)
+        x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(_seed(ctx, 131)))
+        x_hat, logits = _units(ctx).call("forward", x, timeout=_timeout(ctx),
+                                         what=f"the AuxAutoencoder's forward with C = {classes}")
+        expect.tensor(x_hat, "the AuxAutoencoder's x_hat", (4, 3, 64, 64), 0.0, 1.0)
+        expect.tensor(logits, f"the AuxAutoencoder's logits (C = {classes})", (4, classes))
+    return "Both outputs have the right shapes (tried C = 3 and C = 5)."
+
+
+@graded("reconstruction_loss and aux_loss: MSE + lambda * cross-entropy, both averaged", points=8)
+def losses(ctx):
+    box = _units(ctx)
+    g = torch.Generator().manual_seed(_seed(ctx, 140))
+    for n in (5, 16):
+        x, x_hat = torch.rand(n, 3, 64, 64, generator=g), torch.rand(n, 3, 64, 64, generator=g)
+        value = expect.scalar(box.call("recon_loss", x_hat, x, timeout=_timeout(ctx),
+                                       what=f"reconstruction_loss on {n} images"), "reconstruction_loss")
+        expected = measure.expected_recon_loss(x_hat, x)
+        if not expect.close(value, expected, rel=1e-4, abs_tol=1e-7):
+            hint = ""
+            if expect.close(value, expected * x.numel(), rel=1e-3):
+                hint = " It looks summed; average over every pixel, channel and image."
+            elif expect.close(value, expected * x[0].numel(), rel=1e-3):
+                hint = " It looks summed over each image's pixels; average over them too."
+            raise Fail(f"reconstruction_loss returned {value:.6f} on {n} images; the grader computes "
+                       f"{expected:.6f}.{hint}")
+        logits = torch.randn(n, 3, generator=g) * 2
+        y = torch.randint(0, 3, (n,), generator=g)
+        for lam in (0.0, 0.7, 2.5):
+            value = expect.scalar(box.call("aux_loss", x_hat, x, logits, y, lam, timeout=_timeout(ctx),
+                                           what=f"aux_loss on {n} images with lam={lam}"), "aux_loss")
+            expected = measure.expected_aux_loss(x_hat, x, logits, y, lam)
+            if not expect.close(value, expected, rel=1e-4, abs_tol=1e-7):
+                ce = float(F.cross_entropy(logits, y))
+                mse = measure.expected_recon_loss(x_hat, x)
+                hint = ""
+                if expect.close(value, mse * lam + ce, rel=1e-3):
+                    hint = " lambda weighs the wrong term: it multiplies the cross-entropy."
+                elif expect.close(value, mse + lam * ce * n, rel=1e-3):
+                    hint = " The cross-entropy looks summed over the batch; average it."
+                elif expect.close(value, mse, rel=1e-3):
+                    hint = " It matches the MSE alone: add lam * cross-entropy."
+                raise Fail(f"aux_loss with lam={lam} on {n} images returned {value:.5f}; the grader computes "
+                           f"{expected:.5f} (MSE {mse:.5f} + {lam} x cross-entropy {ce:.5f}).{hint}")
+    return "Both losses agree with the grader (lambda = 0, 0.7 and 2.5)."
+
+
+# --------------------------------------------------------------------------- latent arithmetic
+def _toy(ctx):
+    """The grader's linear encoder z = W x + b and decoder x = V z + c on 3 x 8 x 8 images."""
+    g = torch.Generator().manual_seed(_seed(ctx, 150))
+    d, z = 3 * 8 * 8, 6
+    return {"W": torch.randn(z, d, generator=g) / 8, "b": torch.randn(z, generator=g),
+            "V": torch.randn(d, z, generator=g) / 3, "c": torch.rand(d, generator=g),
+            "with": torch.rand(5, 3, 8, 8, generator=g), "without": torch.rand(7, 3, 8, 8, generator=g),
+            "targets": torch.rand(4, 3, 8, 8, generator=g)}
+
+
+def _encode(toy, x):
+    return x.flatten(1) @ toy["W"].T + toy["b"]
+
+
+def _decode(toy, z):
+    return (z @ toy["V"].T + toy["c"]).view(z.shape[0], 3, 8, 8)
+
+
+@graded("attribute_vector: mean code with the attribute minus mean code without (linear toy model)", points=7)
+def attribute_vector(ctx):
+    toy = _toy(ctx)
+    value = _units(ctx).call("attribute", toy["W"], toy["b"], toy["with"], toy["without"], timeout=_timeout(ctx),
+                             what="attribute_vector(encode, 5 images with, 7 images without) with a linear encoder")
+    value = expect.tensor(value, "attribute_vector", (6,))
+    expected = _encode(toy, toy["with"]).mean(0) - _encode(toy, toy["without"]).mean(0)
+    if not torch.allclose(value, expected, rtol=1e-4, atol=1e-5):
+        hint = ""
+        if torch.allclose(value, -expected, rtol=1e-4, atol=1e-5):
+            hint = " It has the wrong sign: with minus without."
+        elif torch.allclose(value, _encode(toy, toy["with"]).sum(0) - _encode(toy, toy["without"]).sum(0),
+                            rtol=1e-4, atol=1e-5):
+            hint = " It looks summed; take the mean code of each group."
+        raise Fail(f"With the grader's linear encoder z = W x + b, attribute_vector returned "
+                   f"{[round(v, 4) for v in value.tolist()]}, expected {[round(v, 4) for v in expected.tolist()]}.{hint}")
+    return "attribute_vector is exact on the grader's linear encoder."
+
+
+@graded("compose: decode(encode(x) + strength * vector) (linear toy model)", points=7)
+def compose(ctx):
+    toy = _toy(ctx)
+    vector = torch.randn(6, generator=torch.Generator().manual_seed(_seed(ctx, 151)))
+    for strength in (1.0, 0.5, -2.0):
+        value = _units(ctx).call("compose", toy["W"], toy["b"], toy["V"], toy["c"], toy["targets"], vector, strength,
+                                 timeout=_timeout(ctx),
+                                 what=f"compose(encode, decode, 4 images, vector, strength={strength}) with a "
+                                      f"linear encoder and decoder")
+        value = expect.tensor(value, f"compose(..., strength={strength})", (4, 3, 8, 8))
+        expected = _decode(toy, _encode(toy, toy["targets"]) + strength * vector)
+        if not torch.allclose(value, expected, rtol=1e-4, atol=1e-4):
+            hint = ""
+            if torch.allclose(value, _decode(toy, _encode(toy, toy["targets"])) + _decode(toy, strength * vector[None]),
+                              rtol=1e-4, atol=1e-4):
+                hint = " It looks like decode(code) + decode(vector): add in code space, then decode once."
+            elif torch.allclose(value, _decode(toy, _encode(toy, toy["targets"]) + vector), rtol=1e-4, atol=1e-4):
+                hint = " The strength is ignored: add strength * vector."
+            raise Fail(f"With the grader's linear encoder and decoder, compose(..., strength={strength}) differs "
+                       f"from decode(encode(images) + strength * vector) by up to "
+                       f"{float((value - expected).abs().max()):.4f}.{hint}")
+    return "compose is exact on the grader's linear encoder and decoder (strengths 1, 0.5 and -2)."
+
+
+# --------------------------------------------------------------------------- training
+def _start_training(ctx, kind: str) -> None:
+    """Start training ``kind`` once. With ``jobs`` >= 2 (the default) both models train side by side
+    in two processes; with 1 they train one after the other. Results are identical either way."""
+    parallel = int(ctx.options.get("jobs", 2)) >= 2
+    kinds = ("ae", "aux") if parallel else (kind,)
+    data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
+
+    def submit(k):
+        def start():
+            if not parallel:
+                for other in ("ae", "aux"):
+                    ctx.release(f"train-{other}")
+            box = ctx.sandbox(f"train-{k}")
+            box.submit("train", k, data["train"]["images"], data["train"]["labels"], EPOCHS, _seed(ctx, 200),
+                       measure.NUM_CLASSES, seed=_seed(ctx, 201), timeout=float(ctx.options.get("timeout", 1800.0)),
+                       what=f"train_epoch ({EPOCHS} epochs of the {_label(k)} on the grader's "
+                            f"{data['train']['images'].shape[0]} training images)")
+            return True
+        return start
+
+    ctx.release("units")
+    for k in kinds:
+        ctx.once(f"started-{k}", submit(k))
+
+
+def _label(kind: str) -> str:
+    return "AuxAutoencoder" if kind == "aux" else "ConvAutoencoder"
+
+
+def _trained(ctx, kind: str):
+    def collect():
+        _start_training(ctx, kind)
+        record = ctx.sandbox(f"train-{kind}").result()
+        if not isinstance(record, dict) or "seconds" not in record:
+            raise Fail(f"The {_label(kind)} training answered out of turn.")
+        return record
+    return ctx.once(f"trained-{kind}", collect)
+
+
+def _test_mse(ctx, kind: str) -> tuple[float, float]:
+    def compute():
+        _trained(ctx, kind)
+        data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
+        test = data["test"]["images"]
+        x_hat = ctx.sandbox(f"train-{kind}").call("reconstruct", test, timeout=_timeout(ctx),
+                                                  what=f"the trained {_label(kind)} on the grader's "
+                                                       f"{test.shape[0]} test images")
+        x_hat = expect.tensor(x_hat, f"the trained {_label(kind)}'s reconstructions", tuple(test.shape), 0.0, 1.0)
+        return measure.mse(x_hat, measure.as_float(test)), measure.mean_image_mse(data["train"]["images"], test)
+    return ctx.once(f"test-mse-{kind}", compute)
+
+
+@graded("Training: test MSE (grader's own test split) <= 0.032 after 20 epochs", points=14)
+def test_mse(ctx):
+    error, baseline = _test_mse(ctx, "ae")
+    if error <= MSE_PASS:
+        return (f"The autoencoder's MSE per pixel on the grader's 200 test images is {error:.4f} (<= {MSE_PASS}); "
+                f"predicting the mean training image would give {baseline:.4f}.")
+    fraction = expect.ramp(error, MSE_PASS, baseline)
+    return Partial(fraction, f"The autoencoder's MSE per pixel on the grader's 200 test images, computed by the "
+                             f"grader from your model's reconstructions after {EPOCHS} epochs, is {error:.4f}; full "
+                             f"marks need <= {MSE_PASS} (the reference reaches about 0.025), and predicting the mean "
+                             f"training image gives {baseline:.4f}. Check the decoder (Sigmoid at the end), "
+                             f"reconstruction_loss, and that train_epoch steps the optimizer every batch.")
+
+
+@graded("Auxiliary classifier: accuracy clearly above chance (grader-computed from logits)", points=10)
+def aux_accuracy(ctx):
+    def compute():
+        _trained(ctx, "aux")
+        data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
+        box = ctx.sandbox("train-aux")
+        results = {}
+        for key, images, y in (("fresh", data["fresh"]["images"], data["fresh"]["labels"]),
+                               ("held-out", torch.cat([data["val"]["images"], data["test"]["images"]]),
+                                torch.cat([data["val"]["labels"], data["test"]["labels"]]))):
+            scores = box.call("logits", images, timeout=_timeout(ctx),
+                              what=f"the trained AuxAutoencoder's logits on {images.shape[0]} images")
+            scores = expect.tensor(scores, "the AuxAutoencoder's logits", (images.shape[0], measure.NUM_CLASSES))
+            results[key] = (measure.accuracy(scores, y), measure.majority(y))
+        results["emoji"] = len(data["indices"]["train"])
+        return results
+    results = ctx.once("aux-accuracy", compute)
+    accuracy, chance = results["fresh"]
+    held, held_chance = results["held-out"]
+    target = chance + ACCURACY_MARGIN
+    info = (f"On new random variations of the {results['emoji']} training "
+            f"emoji the classifier is right {accuracy:.1%} of the time, where always guessing the most common class "
+            f"gives {chance:.1%}. (For information: on the held-out emoji it reaches {held:.1%}, chance "
+            f"{held_chance:.1%}.)")
+    if accuracy >= target:
+        return info
+    return Partial(expect.ramp(accuracy, target, chance),
+                   info + f" Full marks need {target:.1%} (chance + {ACCURACY_MARGIN:.0%}). Check that the classifier "
+                          f"reads the code, that aux_loss adds lam * cross-entropy with the batch's own labels, "
+                          f"and that lam (parseArguments) is not too small.")
+
+
+@graded("Training time: each training finishes within the time limit", points=4)
+def training_time(ctx):
+    limit = float(ctx.options.get("timeout", 1800.0))
+    lines, earned = [], 0.0
+    for kind in ("ae", "aux"):
+        try:
+            seconds = float(torch.as_tensor(_trained(ctx, kind)["seconds"]).sum())
+            lines.append(f"The {_label(kind)} trained {EPOCHS} epochs in about {seconds:.0f} s (limit {limit:.0f} s).")
+            earned += 0.5
+        except StudentFailure as err:
+            if err.kind == "timeout":
+                lines.append(f"The {_label(kind)} did not finish {EPOCHS} epochs within {limit:.0f} s.")
+            else:
+                lines.append(f"The {_label(kind)} training did not complete (see the training tests for why).")
+        except Fail:
+            lines.append(f"The {_label(kind)} training did not complete (see the training tests for why).")
+    if earned == 1.0:
+        return "\n".join(lines)
+    if earned == 0.0:
+        raise Fail("\n".join(lines))
+    return Partial(earned, "\n".join(lines))
+
+
+UNIT_TESTS = [subset_and_labels, split_sizes, determinism, augment, make_splits, ae_shapes, aux_shapes, losses,
+              attribute_vector, compose]
+# The autoencoder's test comes before the classifier's, so that with ``jobs=1`` the first process
+# can be let go before the second trains.
+TRAINING_TESTS = [test_mse, aux_accuracy, training_time]
+TESTS = UNIT_TESTS + TRAINING_TESTS

@@ -1,0 +1,300 @@
+"""Homework 5's graded tests (100 points). Never shipped to students.
+
+Units (12 points) run in one student process: ``reparametrize``, ``kld``, ``vae_loss`` and the
+VAE's architecture. Then a second process retrains the student's model from scratch: the grader
+calls ``train_vae(train_images, seed=...)`` (one CPU thread, seeded, stopped at ``--timeout``) and
+``encode(model, images)`` on the dev and test glyphs. From these raw codes the grader computes
+everything itself (``measure.py`` with the public ``scoring.py`` and the test labels only it has):
+
+- the codes must be low-dimensional (at most 32 numbers per glyph) and be the model's posterior
+  means (4 points);
+- the codes the student uploaded in output.zip must agree with the recomputed ones (4 points):
+  retraining is not bit-identical to the student's own run (another machine, thread count or
+  seed), so the rule compares scores, not numbers: the upload is flagged when its dev or test
+  score differs from the recomputed one by more than 5 points. Honest reruns differ by about 1 to
+  3 points (seed-to-seed spread of the reference); codes from another model or a stale run differ
+  by more. The marks never use the uploaded codes, so an upload cannot raise them;
+- the dev and test scores of the recomputed codes give the marks through the grade table (80
+  points: the row's marks out of 100, times 0.8).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autograder.pipeline import expect
+from autograder.pipeline.score import Fail, Partial, graded
+
+from . import measure, scoring
+from .submission import uploaded
+
+UNIT_TIMEOUT = 120.0
+MARKS_POINTS = 80
+MU_RTOL, MU_ATOL = 1e-4, 1e-4      # encode(model, x) must equal the posterior means of model(x)
+POOLING = ("MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d", "LPPool2d", "FractionalMaxPool2d")
+DROPOUT = ("Dropout", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout")
+
+
+def _seed(ctx, offset: int) -> int:
+    return int(ctx.options.get("seed", 0)) * 1000 + offset
+
+
+def _units(ctx):
+    return ctx.sandbox("units")
+
+
+def _timeout(ctx) -> float:
+    """Seconds allowed for one quick call into student code (not a training run)."""
+    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
+
+
+def _images(split: str) -> torch.Tensor:
+    from data import signs
+
+    return signs.tensors(split)
+
+
+# --------------------------------------------------------------------------- units
+@graded("reparametrize: z = mu + exp(log_var / 2) * epsilon, with gradients to mu and log_var", points=3)
+def reparametrize(ctx):
+    g = torch.Generator().manual_seed(_seed(ctx, 1))
+    mu = torch.randn(4096, 16, generator=g) * 2
+    log_var = torch.rand(4096, 16, generator=g) * 3 - 2
+    weights = torch.rand(4096, 16, generator=g) + 0.5
+    answer = _units(ctx).call("reparametrize", mu, log_var, weights, seed=_seed(ctx, 2), timeout=_timeout(ctx),
+                              what="reparametrize(mu, log_var) with mu and log_var of shape (4096, 16)")
+    z = expect.tensor(answer["z"], "reparametrize's z", (4096, 16))
+    eps = (z - mu) / torch.exp(0.5 * log_var)
+    mean, std = float(eps.mean()), float(eps.std())
+    if abs(mean) > 0.05 or abs(std - 1) > 0.05:
+        raise Fail(f"(z - mu) / exp(log_var / 2) should look like standard normal noise, but it has mean {mean:.3f} "
+                   f"and standard deviation {std:.3f}. Use sigma = exp(0.5 * log_var) and epsilon = "
+                   "torch.randn_like(mu).")
+    grad_mu, grad_log_var = answer.get("grad_mu"), answer.get("grad_log_var")
+    if grad_mu is None or grad_log_var is None:
+        raise Fail("No gradient reaches mu or log_var through z: compute z from them with torch operations "
+                   "(no .detach(), no torch.no_grad(), no numpy).")
+    if not torch.allclose(expect.tensor(grad_mu, "the gradient of mu", (4096, 16)), weights, rtol=1e-4, atol=1e-5):
+        raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
+    expected = 0.5 * (z - mu) * weights
+    if not torch.allclose(expect.tensor(grad_log_var, "the gradient of log_var", (4096, 16)), expected,
+                          rtol=1e-3, atol=1e-4):
+        raise Fail("d z / d log_var should be 0.5 * sigma * epsilon; check that sigma = exp(0.5 * log_var).")
+    return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}; gradients are right."
+
+
+def _loss_inputs(ctx, n: int, offset: int):
+    g = torch.Generator().manual_seed(_seed(ctx, offset))
+    x = (torch.rand(n, 1, 64, 64, generator=g) > 0.7).float()
+    x_hat = torch.rand(n, 1, 64, 64, generator=g) * 0.98 + 0.01
+    mu = torch.randn(n, 16, generator=g)
+    log_var = torch.randn(n, 16, generator=g) * 0.5
+    return x_hat, x, mu, log_var
+
+
+@graded("kld: the closed-form KL divergence of each image, shape (N,)", points=3)
+def kld(ctx):
+    _, _, mu, log_var = _loss_inputs(ctx, 12, 10)
+    value = _units(ctx).call("kld", mu, log_var, timeout=_timeout(ctx), what="kld(mu, log_var) on 12 images")
+    expected = measure.kld(mu, log_var)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        number = float(value.reshape(()))
+        hint = ""
+        if expect.close(number, float(expected.sum()), rel=1e-3):
+            hint = " It equals the sum over the batch: keep one value per image (sum over dim=1 only)."
+        elif expect.close(number, float(expected.mean()), rel=1e-3):
+            hint = " It equals the batch mean: keep one value per image (sum over dim=1 only)."
+        raise Fail(f"kld returned a single number; it should return one KL value per image, shape (12,).{hint}")
+    value = expect.tensor(value, "kld(mu, log_var)", (12,))
+    if not torch.allclose(value, expected, rtol=1e-4, atol=1e-4):
+        hint = ""
+        if torch.allclose(value, -expected, rtol=1e-4, atol=1e-4):
+            hint = " The sign is flipped: KL = -1/2 * sum(1 + log_var - mu^2 - exp(log_var))."
+        elif torch.allclose(value, 2 * expected, rtol=1e-4, atol=1e-4):
+            hint = " It is twice the KL: keep the factor 1/2."
+        raise Fail(f"kld disagrees with the closed form: first values {[round(v, 3) for v in value[:3].tolist()]}, "
+                   f"the grader computes {[round(v, 3) for v in expected[:3].tolist()]}.{hint}")
+    return "kld agrees with the closed form, one value per image."
+
+
+@graded("vae_loss: mean over images of BCE summed over pixels + beta * KL", points=3)
+def vae_loss(ctx):
+    for n, offset, beta in ((6, 20, None), (16, 21, 0.25)):
+        x_hat, x, mu, log_var = _loss_inputs(ctx, n, offset)
+        called = "vae_loss(x_hat, x, mu, log_var)" + ("" if beta is None else f" with beta={beta}")
+        value = expect.scalar(_units(ctx).call("vae_loss", x_hat, x, mu, log_var, beta, timeout=_timeout(ctx),
+                                               what=f"{called} on {n} images"), "vae_loss")
+        b = 1.0 if beta is None else beta
+        expected = measure.vae_loss(x_hat, x, mu, log_var, b)
+        if not expect.close(value, expected, rel=1e-4):
+            bce = float(measure.bce_per_image(x_hat, x).mean())
+            kl = float(measure.kld(mu, log_var).mean())
+            hint = ""
+            if expect.close(value, expected * n, rel=1e-3):
+                hint = " It looks summed over the batch: divide by the number of images."
+            elif expect.close(value, bce, rel=1e-3):
+                hint = " It matches the BCE alone: add beta * KL."
+            elif expect.close(value, bce + kl, rel=1e-3):
+                hint = " It ignores beta: multiply the KL term by beta."
+            elif expect.close(value, expected / (64 * 64), rel=1e-3) or expect.close(value, bce / 4096 + b * kl, rel=1e-3):
+                hint = " It looks averaged over pixels: sum the BCE over the pixels of each image."
+            raise Fail(f"{called} on {n} images returned {value:.3f}; the grader computes {expected:.3f} "
+                       f"(BCE {bce:.3f} + {b:g} * KL {kl:.3f} per image).{hint}")
+    return "vae_loss agrees with the grader, with the default beta and with beta = 0.25."
+
+
+@graded("VAE architecture: conv encoder with pooling and dropout, transposed-conv decoder with batch norm", points=3)
+def architecture(ctx):
+    box = _units(ctx)
+    info = box.call("build", timeout=_timeout(ctx), what="building VAE() with your default settings")
+    kinds = info["kinds"]
+    x = _images("dev")[:4]
+    x_hat, mu, log_var = box.call("forward", x, timeout=_timeout(ctx), what="VAE()'s forward on 4 dev glyphs")
+    checks = []
+    try:
+        expect.tensor(x_hat, "x_hat", (4, 1, 64, 64), 0.0, 1.0)
+        z = expect.tensor(mu, "mu", (4, None)).shape[1]
+        expect.tensor(log_var, "log_var", (4, z))
+        checks.append((z <= scoring.MAX_CODE_DIM, f"codes of at most {scoring.MAX_CODE_DIM} numbers (yours: {z})"))
+        checks.append((True, "forward returns (x_hat, mu, log_var) of the right shapes"))
+    except Fail as err:
+        checks.append((False, f"forward returns (x_hat, mu, log_var) of the right shapes ({err})"))
+    encoder, decoder = set(kinds["encoder"]), set(kinds["decoder"])
+    checks += [
+        ("Conv2d" in encoder, "an nn.Conv2d in the encoder"),
+        (bool(encoder & set(POOLING)), "a pooling layer (e.g. nn.MaxPool2d) in the encoder"),
+        (bool(encoder & set(DROPOUT)), "an nn.Dropout in the encoder"),
+        ("Linear" in kinds["mu_layer"] and "Linear" in kinds["log_var_layer"], "Linear mu_layer and log_var_layer"),
+        ("ConvTranspose2d" in decoder, "nn.ConvTranspose2d layers in the decoder"),
+        (any(k.startswith("BatchNorm") for k in decoder), "nn.BatchNorm2d in the decoder"),
+    ]
+    missing = [what for ok, what in checks if not ok]
+    if not missing:
+        return f"The VAE has every part the handout asks for ({info['parameters']:,} parameters)."
+    fraction = 1 - len(missing) / len(checks)
+    message = ("The handout's VAE needs: " + "; ".join(missing) + ". The grader found encoder layers "
+               f"{sorted(encoder) or 'none'} and decoder layers {sorted(decoder) or 'none'}.")
+    if fraction <= 0:
+        raise Fail(message)
+    return Partial(fraction, message)
+
+
+# --------------------------------------------------------------------------- retraining
+def _trained(ctx):
+    def compute():
+        box = ctx.sandbox("train")
+        limit = float(ctx.options.get("timeout", 1800.0))
+        record = box.call("train", _images("train"), _seed(ctx, 40), seed=_seed(ctx, 40), timeout=limit,
+                          what=f"train_vae(train_images, seed={_seed(ctx, 40)}) with your default settings "
+                               f"(time limit {limit:.0f} s)")
+        return record
+    return ctx.once("train", compute)
+
+
+def _recomputed(ctx) -> dict:
+    """The dev and test codes of the retrained model, checked: float64 arrays (N, Z)."""
+    def compute():
+        record = _trained(ctx)
+        box = ctx.sandbox("train")
+        out = {"seconds": float(record["seconds"])}
+        for split in ("dev", "test"):
+            images = _images(split)
+            answer = box.call("codes", images, timeout=_timeout(ctx) * 2,
+                              what=f"encode(model, {split}_images) on {images.shape[0]} glyphs")
+            codes = answer["codes"]
+            if not isinstance(codes, torch.Tensor):
+                raise Fail(f"encode should return a torch tensor, but the grader got {type(codes).__name__}.")
+            try:
+                array = scoring.check_codes(codes.detach().float().numpy(), images.shape[0],
+                                            f"encode(model, {split}_images)")
+            except scoring.CodesError as err:
+                raise Fail(f"{err} The grader needs the posterior means mu of your VAE, shape "
+                           f"({images.shape[0]}, Z) with Z <= {scoring.MAX_CODE_DIM}.") from None
+            mu = answer["mu"].detach().float()
+            if tuple(mu.shape) != array.shape or not torch.allclose(torch.from_numpy(array).float(), mu,
+                                                                    rtol=MU_RTOL, atol=MU_ATOL):
+                gap = float((torch.from_numpy(array).float() - mu).abs().max()) if tuple(mu.shape) == array.shape \
+                    else float("nan")
+                raise Fail(f"encode(model, {split}_images) is not the posterior mean mu that model(images) returns in "
+                           f"eval mode (shapes {array.shape} and {tuple(mu.shape)}, largest difference {gap:.3g}). "
+                           "The codes must be the VAE's mu: call model.eval() and keep the second output of the "
+                           "forward pass, without sampling or extra processing.")
+            out[split] = array
+        return out
+    return ctx.once("recomputed", compute)
+
+
+@graded("Codes: low-dimensional posterior means of the retrained VAE", points=4)
+def codes(ctx):
+    recomputed = _recomputed(ctx)
+    z = recomputed["dev"].shape[1]
+    return (f"Your train_vae trained in {recomputed['seconds']:.0f} s (one CPU thread); encode returns the "
+            f"posterior means, {z} numbers per glyph (at most {scoring.MAX_CODE_DIM}).")
+
+
+def _scores(ctx) -> dict:
+    return ctx.once("scores", lambda: measure.scores(_recomputed(ctx)))
+
+
+@graded("Honesty: the uploaded codes agree with the grader's retraining", points=4)
+def honesty(ctx):
+    upload = uploaded(ctx.workdir)
+    if upload.get("problem"):
+        raise Fail(f"The uploaded codes cannot be compared: {upload['problem']}")
+    try:
+        recomputed = _recomputed(ctx)
+    except Fail as err:
+        raise Fail(f"The grader could not recompute your codes, so the upload cannot be checked: {err}") from None
+    got = _scores(ctx)
+    lines, flagged = [], False
+    for split in ("dev", "test"):
+        mine, theirs = upload[split], recomputed[split]
+        if mine.shape[1] != theirs.shape[1]:
+            raise Fail(f"FLAGGED: your uploaded {split} codes have {mine.shape[1]} dimensions but the model your "
+                       f"vae.py trains gives {theirs.shape[1]}. Upload the codes of the code you submit: run "
+                       "`python answer/vae.py`, then `python zipout.py hw5`. A TA will look at this submission.")
+        score_up = scoring.score(mine, measure.gold(split)).value
+        score_re = got[split].value
+        same = measure.agreement(mine, theirs, split)
+        gap = score_up - score_re
+        flagged |= abs(gap) > measure.SCORE_TOLERANCE
+        lines.append(f"{split}: uploaded codes score {score_up:.2f}, the grader's retraining {score_re:.2f} "
+                     f"(difference {gap:+.2f}; the two clusterings agree at ARI {same:.0f})")
+    detail = "\n".join(lines)
+    if flagged:
+        raise Fail(f"FLAGGED: the codes in output.zip do not come from the model your vae.py trains.\n{detail}\n"
+                   f"Honest reruns differ by a few points at most (allowed: {measure.SCORE_TOLERANCE:g}). Make "
+                   "the codes with the code you submit (`python answer/vae.py`, then `python zipout.py hw5`). "
+                   "Your marks use the grader's retraining only; a TA will look at this submission.")
+    return "The uploaded codes agree with the grader's retraining.\n" + detail
+
+
+@graded("Clustering: dev and test scores give the marks of the grade table", points=MARKS_POINTS)
+def clustering(ctx):
+    got = _scores(ctx)
+    rows = measure.table()
+    dev, test = got["dev"].value, got["test"].value
+    row, following = scoring.reached(rows, dev, test)
+    marks = row.marks if row is not None else 0.0
+    grade = row.grade if row is not None else "below the table"
+    lines = [f"Dev score {dev:.2f}, test score {test:.2f} ({scoring.METRIC} x 100 between the Ward clusterings "
+             f"of your codes and the gold letters, averaged over {len(scoring.OFFSETS)} cluster counts; computed "
+             "by the grader from the model it retrained with your train_vae).",
+             f"Row reached: {grade} ({marks:g} marks)" + (f", which needs {row.thresholds()}." if row else "."),
+             (f"Next row: {following.grade} ({following.marks:g} marks) needs {following.thresholds()}."
+              if following else "This is the top row of the table."),
+             f"This test gives {marks:g}% of its {MARKS_POINTS} points.",
+             f"Per cluster count, dev: {got['dev'].table()}",
+             f"Per cluster count, test: {got['test'].table()}"]
+    message = "\n".join(lines)
+    if marks >= 100:
+        return message
+    if marks <= 0:
+        raise Fail(message + "\nImprove the VAE (see the notebook's ideas) and check your dev score with "
+                             "`python check.py`.")
+    return Partial(marks / 100.0, message)
+
+
+UNIT_TESTS = [reparametrize, kld, vae_loss, architecture]
+TRAINING_TESTS = [codes, honesty, clustering]
+TESTS = UNIT_TESTS + TRAINING_TESTS

@@ -1,0 +1,504 @@
+"""Writes homework 5's notebook, and the copies of it students hand in as their write-up.
+
+    python -m autograder.homeworks.hw5.notebook           # (re)write the three copies below
+    python -m autograder.homeworks.hw5.notebook --check   # exit 1 if any copy differs from a fresh build
+
+``notebooks/hw5.ipynb`` is the homework's notebook. ``answer/vae.ipynb`` in the stencil (and in the
+reference solution) is the same notebook, byte for byte: students open it from their ``answer/``
+folder, run it, answer its questions and upload it in ``source.zip``. Edit the cells here, never the
+copies; a test fails when they drift.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parents[3]
+TARGETS = (
+    KIT_ROOT / "notebooks" / "hw5.ipynb",
+    KIT_ROOT / "stencil" / "hw5" / "answer" / "vae.ipynb",
+    KIT_ROOT / "solutions" / "hw5" / "answer" / "vae.ipynb",
+)
+
+CELLS: list[tuple[str, str]] = []
+
+
+def md(text: str) -> None:
+    CELLS.append(("markdown", text.strip("\n")))
+
+
+def code(text: str) -> None:
+    CELLS.append(("code", text.strip("\n")))
+
+
+md(r"""
+# Homework 5: recovering a lost alphabet with a VAE
+
+*The year is 4025.* Digging through the ruins of a library, an archaeologist finds a box of
+handwritten manuscripts in a script nobody has read for two thousand years. The pages were written by
+many different hands. Before anyone can decipher the language, the archaeologist must answer a
+simpler question: **what is the alphabet?** Which of the thousands of handwritten signs are the same
+letter written by different people, and how many letters are there?
+
+Nobody is left to label the signs, so the alphabet has to be recovered **without supervision**: learn
+a compact description (a *code*) of every sign, then group signs whose codes are close. In this
+homework you train a **variational autoencoder (VAE)** on images of the signs and cluster its latent
+codes. To let us measure how well the alphabet is recovered, our "forgotten script" is in fact the
+Latin alphabet: 52 letters (upper and lower case count as different letters) written by 55 people.
+
+| file (in your homework folder) | what |
+|---|---|
+| `answer/vae.py` | **you write**: `reparametrize`, `kld`, `vae_loss`, the `VAE`, the loop of `train_vae`, `encode`, and the settings at the top |
+| `answer/vae.ipynb` | **you write**: this notebook is your write-up; run it, answer the questions, and say who did what |
+| `default.py` | given: a tiny, barely trained VAE that runs the whole pipeline (nothing to fill in) |
+| `check.py` | given: scores your dev codes exactly as the grader will |
+| `outputs/` | written by `answer/vae.py` (or `default.py`): `dev.npy`, `test.npy`, `training.json` |
+
+**How to work.**
+
+1. See the pipeline run before you change anything: `python default.py`, then `python check.py`
+   (from your homework folder). The default's codes score a few points.
+2. Fill in every region between the `TODO` banners of `answer/vae.py`. Each docstring states the
+   shapes. Check your work in seconds with `python -m autograder check hw5` from the kit's folder.
+3. Train and save your codes: `python answer/vae.py` (about a minute or two on a laptop CPU), then
+   `python check.py` for your dev score. Improve the model and repeat.
+4. Run this notebook top to bottom and answer the questions at the end.
+5. Package and upload **both** zips: `python zipsrc.py hw5` (makes `source.zip` from `answer/`) and
+   `python zipout.py hw5` (makes `output.zip` from `outputs/`).
+
+**How you are graded.** The grader checks your functions, then **retrains your model itself** by
+calling `train_vae(train_images, seed=...)` with your default settings (one CPU thread, with a time
+limit: keep training under 5 minutes on one thread), encodes the dev and test glyphs with `encode`,
+and scores the codes. Your marks come from the dev and test scores through the grade table (section
+4). The codes you upload must agree with what your code produces; they are compared, not used for
+the marks.
+""")
+
+code(r"""
+# Set-up: find the kit and your answer/ folder, reload edited modules automatically.
+%load_ext autoreload
+%autoreload 2
+%matplotlib inline
+
+import importlib.util
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from IPython.display import Image, display
+
+
+def _find_kit_root():
+    if os.environ.get("AEKIT_ROOT"):
+        return Path(os.environ["AEKIT_ROOT"]).expanduser().resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "data" / "signs.py").is_file() and (folder / "autograder").is_dir():
+            return folder
+    return here.parent
+
+
+def _answer_folder():
+    here = Path.cwd().resolve()
+    if (here / "vae.py").is_file():  # this notebook opened as answer/vae.ipynb
+        return here
+    return KIT_ROOT / "stencil" / "hw5" / "answer"
+
+
+KIT_ROOT = _find_kit_root()
+HW_DIR = Path(os.environ.get("AEKIT_HW5_DIR") or _answer_folder()).expanduser().resolve()  # holds vae.py
+OUTPUT_DIR = HW_DIR.parent / "outputs"
+for folder in (KIT_ROOT, HW_DIR):
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
+
+# QUICK mode (AEKIT_QUICK=1) is for automatic checks: one epoch on a few hundred glyphs.
+QUICK = os.environ.get("AEKIT_QUICK") == "1"
+SEED = 0
+torch.manual_seed(SEED)
+
+import vae  # noqa: E402  (your answer/vae.py)
+from autograder.homeworks.hw5 import scoring  # noqa: E402
+from data import signs  # noqa: E402
+
+print("kit root:       ", KIT_ROOT)
+print("answer folder:  ", HW_DIR)
+print("outputs go to:  ", OUTPUT_DIR, "| QUICK mode" if QUICK else "")
+
+
+def show_figure(fig):
+    # Display a matplotlib figure as a PNG (works whatever matplotlib backend is active).
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=buffer.getvalue()))
+
+
+def show_glyphs(images, titles=None, columns=12, size=0.9):
+    # A grid of (N, 64, 64) or (N, 1, 64, 64) images, with optional titles.
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images).reshape(-1, 64, 64)
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.15), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(images):
+            ax.imshow(images[index], cmap="gray_r", vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(str(titles[index]), fontsize=8)
+    show_figure(fig)
+""")
+
+md(r"""
+## 1. The signs
+
+Every sign is a 64 x 64 grey-level image with values in $[0, 1]$ (1 is ink), cropped to its
+bounding box and stretched to fill the square. The file name of each image gives its letter and its
+writer. The kit pools the signs of the course's two data files and splits them **by writer**: 35
+writers for `train`, 10 for `dev` and 10 for `test`, so that no hand appears in two splits and the
+scores measure how well your codes generalise to new writers.
+
+* `signs.images("train")`: the training signs, **without labels** (training is unsupervised);
+* `signs.images("dev")` and `signs.labels("dev")`: the dev signs and their letters, to measure your work;
+* `signs.images("test")`: the test signs; their labels are held back for the grader.
+
+Letters are numbered 0 to 51; `signs.CLASSES[k]` is the letter of class $k$ ('A' to 'Z', then 'a' to 'z').
+""")
+
+code(r"""
+print("signs per split:", signs.sizes())
+dev_images, dev_labels = signs.images("dev"), signs.labels("dev")
+print("dev images", dev_images.shape, dev_images.dtype, "| letters present in dev:", len(np.unique(dev_labels)))
+order = np.argsort(dev_labels, kind="stable")[::8][:48]
+show_glyphs(dev_images[order], [signs.CLASSES[k] for k in dev_labels[order]])
+""")
+
+md(r"""
+## 2. The VAE, and the pieces you write
+
+A VAE has an **encoder** that maps an image $x$ to a Gaussian $q_\phi(z \mid x) =
+\mathcal{N}(\mu(x), \operatorname{diag}\sigma^2(x))$ over codes $z \in \mathbb{R}^Z$, a **decoder**
+that maps a code to pixel probabilities $\hat{x} = g_\theta(z)$, and the prior $p(z) = \mathcal{N}(0, I)$.
+It is trained by minimising the negative evidence lower bound of each image,
+
+$$
+\mathcal{L}(x) = \underbrace{\mathrm{BCE}(\hat{x}, x)}_{\text{reconstruction, summed over pixels}}
++ \beta\, \underbrace{\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big)}_{\texttt{kld}},
+\qquad
+\mathrm{KL} = -\frac{1}{2}\sum_{j=1}^{Z}\big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big),
+$$
+
+with $\hat{x}$ decoded from one sample $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim
+\mathcal{N}(0, I)$ (the **reparametrization trick**, as in homework 4). `vae_loss` averages
+$\mathcal{L}$ over a batch. With $\beta = 1$ this is the ordinary VAE; other values of $\beta$ trade
+reconstruction against a more regular code space, which you may try.
+
+**Why a VAE helps clustering.** The KL term keeps codes of similar images close together and fills
+the code space without gaps, so distances between codes mean something; the reconstruction term
+keeps in the code what distinguishes one letter from another. As the code of a sign we take the
+**posterior mean** $\mu(x)$ (no sampling): that is what `encode` returns and what the grader clusters.
+
+Fill in `reparametrize`, `kld` and `vae_loss` in `answer/vae.py`; the cell below checks them.
+""")
+
+code(r"""
+N, Z = 4, 8
+mu_t = torch.zeros(N, Z, requires_grad=True)
+log_var_t = torch.zeros(N, Z, requires_grad=True)
+z = vae.reparametrize(mu_t, log_var_t)
+assert z.shape == (N, Z)
+z.sum().backward()
+assert mu_t.grad is not None and log_var_t.grad is not None, "no gradient reached mu / log_var"
+
+kl = vae.kld(torch.zeros(N, Z), torch.zeros(N, Z))
+assert kl.shape == (N,) and torch.allclose(kl, torch.zeros(N)), "kld(0, 0) is 0 for every image"
+assert torch.allclose(vae.kld(torch.ones(N, Z), torch.zeros(N, Z)), torch.full((N,), Z / 2))
+
+x = (torch.rand(N, 1, 64, 64) > 0.7).float()
+loss = vae.vae_loss(torch.full_like(x, 0.5), x, torch.zeros(N, Z), torch.zeros(N, Z))
+assert loss.dim() == 0 and abs(loss.item() - 4096 * np.log(2)) < 1e-2 * 4096
+print("reparametrize, kld and vae_loss pass the quick checks")
+""")
+
+md(r"""
+## 3. The architecture
+
+The handout's VAE (see the docstring of `VAE` for one design that works):
+
+| part | layers | shape |
+|---|---|---|
+| encoder | `Conv2d` + ReLU layers, at least one pooling layer (`MaxPool2d`), a `Dropout`, `Flatten`, `Linear` + ReLU | (N, 1, 64, 64) -> (N, H) |
+| heads | two `Linear` layers: `mu_layer` and `log_var_layer` | (N, H) -> (N, Z) each |
+| decoder | `Linear` layers, `Unflatten` to a small feature map, `ConvTranspose2d` layers that double its size, each but the last with `BatchNorm2d` + ReLU, then `Sigmoid` | (N, Z) -> (N, 1, 64, 64) |
+
+Convolutions share their weights across the image, so the same stroke is recognised wherever it is;
+pooling makes the features tolerant to small shifts; dropout keeps the encoder from relying on single
+pixels; batch normalisation keeps the decoder's training stable. The code size $Z$ must be at most
+32: a code is a *compressed* description of a sign, not its 4,096 pixels.
+""")
+
+code(r"""
+model = vae.VAE()
+x = torch.from_numpy(dev_images[:2]).unsqueeze(1)
+model.eval()
+with torch.no_grad():
+    x_hat, mu, log_var = model(x)
+print("x_hat", tuple(x_hat.shape), " mu", tuple(mu.shape), " log_var", tuple(log_var.shape))
+print(f"{sum(p.numel() for p in model.parameters()):,} parameters; codes of {mu.shape[1]} numbers")
+assert x_hat.shape == (2, 1, 64, 64) and 0 <= x_hat.min() and x_hat.max() <= 1
+assert mu.shape == log_var.shape == (2, model.latent_dim) and model.latent_dim <= scoring.MAX_CODE_DIM
+""")
+
+md(r"""
+## 4. The score and the grade table
+
+The codes $(N, Z)$ of a split are clustered by **agglomerative clustering with Ward's linkage**
+(scikit-learn) into $k$ clusters, for $k = C - 15, C - 10, \dots, C + 15$, where $C$ is the number of
+letters present in the split (about 50). Each clustering is compared with the true letters by the
+**adjusted Rand index** (ARI): the share of pairs of signs that the clustering and the letters treat
+alike (together or apart), corrected so that a clustering that carries no information scores 0 and a
+perfect one scores 1. The score is the mean ARI x 100 over the seven values of $k$, so you cannot win
+by guessing the number of letters, and random codes score about 0.
+
+Marks come from the grade table: a row is reached when **both** your dev and your test scores meet
+its thresholds. The grader computes both scores from the model it retrains with your code.
+""")
+
+code(r"""
+def dev_score(codes):
+    return scoring.score(codes, dev_labels).value
+
+
+rng = np.random.default_rng(0)
+print(f"random 16-number codes:            dev score {dev_score(rng.normal(size=(len(dev_labels), 16))):6.2f}")
+pixels = scoring.score(dev_images.reshape(len(dev_labels), -1), dev_labels, max_dim=4096)
+print(f"raw pixels (4,096 numbers, not allowed as codes): dev score {pixels.value:6.2f}")
+print()
+print("The grade table:")
+for row in reversed(scoring.load_table()):
+    print(f"  {row.grade:<3} {row.marks:>4g} marks: dev >= {row.dev:>4g} and test >= {row.test:>4g}")
+""")
+
+md(r"""
+## 5. The given default
+
+`default.py` is a complete VAE with the same functions as yours, but tiny (a fully connected encoder
+with 32 hidden units and a code of 2 numbers) and trained for a single epoch. It shows every step of
+the pipeline working; its score is the floor to beat.
+""")
+
+code(r"""
+spec = importlib.util.spec_from_file_location("hw5_default", HW_DIR.parent / "default.py")
+default = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(default)
+
+train_images = signs.tensors("train")
+dev_tensors, test_tensors = signs.tensors("dev"), signs.tensors("test")
+default_model, _ = default.train_vae(train_images, seed=SEED)
+default_dev = dev_score(default.encode(default_model, dev_tensors).numpy())
+print(f"the default's dev score: {default_dev:.2f}")
+""")
+
+md(r"""
+## 6. Training your VAE
+
+This does what `python answer/vae.py` does: train with your settings, then write the dev and test
+codes to `outputs/` (the files `python zipout.py hw5` packages). It takes a minute or two on a laptop
+CPU; in QUICK mode it runs one epoch on 256 signs.
+""")
+
+code(r"""
+images = train_images[:256] if QUICK else train_images
+epochs = 1 if QUICK else vae.EPOCHS
+start = time.monotonic()
+model, losses = vae.train_vae(images, epochs=epochs, seed=SEED, verbose=True)
+print(f"trained {epochs} epoch(s) in {time.monotonic() - start:.0f} s")
+
+dev_codes, test_codes = vae.encode(model, dev_tensors), vae.encode(model, test_tensors)
+for split, codes in (("dev", dev_codes), ("test", test_codes)):
+    print("saved", vae.save_codes(codes, split, OUTPUT_DIR), tuple(codes.shape))
+result = scoring.score(dev_codes.numpy(), dev_labels)
+print(f"your dev score: {result.value:.2f}  ({result.table()})")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+left.plot(range(1, len(losses) + 1), losses, marker="o")
+left.set_xlabel("epoch")
+left.set_ylabel("loss per image")
+left.set_title("training loss")
+left.grid(alpha=0.3)
+ks, values = zip(*result.per_k)
+right.plot(ks, values, marker="o", label="your VAE")
+right.axhline(pixels.value, color="gray", linestyle="--", label="raw pixels")
+right.axhline(default_dev, color="red", linestyle=":", label="default")
+right.set_xlabel("number of clusters k")
+right.set_ylabel("ARI x 100 (dev)")
+right.set_title("dev score per cluster count")
+right.legend()
+right.grid(alpha=0.3)
+show_figure(fig)
+""")
+
+md(r"""
+## 7. Looking at what the model learned
+
+First, reconstructions of a few dev signs (top: the signs, bottom: the decoder's output from their
+posterior means). Then a few of the clusters found in the dev codes with $k = C$: each row is one
+cluster, with the true letter above each sign.
+""")
+
+code(r"""
+model.eval()
+with torch.no_grad():
+    sample = dev_tensors[:12]
+    hidden = model.encoder(sample)
+    reconstructed = model.decoder(model.mu_layer(hidden))
+show_glyphs(torch.cat([sample, reconstructed]).numpy(), columns=12)
+
+classes = len(np.unique(dev_labels))
+clusters = scoring.ward_clusters(dev_codes.numpy(), classes)
+sizes = np.bincount(clusters)
+shown = np.argsort(-sizes)[:6]
+grid, titles = [], []
+for cluster in shown:
+    members = np.flatnonzero(clusters == cluster)[:12]
+    grid += [dev_images[i] for i in members] + [np.zeros((64, 64))] * (12 - len(members))
+    titles += [signs.CLASSES[dev_labels[i]] for i in members] + [""] * (12 - len(members))
+show_glyphs(np.stack(grid), titles)
+""")
+
+md(r"""
+## 8. Ideas for a better score
+
+Change one thing at a time, and keep what raises your **dev** score (`python check.py`); remember
+that the grader retrains with your defaults within its time limit.
+
+* the size of the code (`LATENT_DIM`), the weight `BETA` of the KL term, the number of epochs and the
+  learning rate;
+* the width and depth of the encoder and decoder, the dropout rate;
+* `distort` in `answer/vae.py` (given): feed the encoder randomly slanted, scaled or shifted signs
+  but ask the decoder for the clean ones, so the code forgets how a particular hand holds the pen;
+* letters whose upper and lower case look alike after cropping (o and O, s and S, ...) cannot be told
+  apart from the image: do not expect a perfect score.
+""")
+
+md(r"""
+## 9. Your write-up
+
+Answer in the cells below (replace the placeholder text).
+
+**Q1.** Fill in the table with the dev scores you measured: random codes, raw pixels, the default,
+and your VAE. What do the numbers tell you about your codes?
+""")
+
+md(r"""
+YOUR ANSWER HERE
+
+| codes | dev score |
+|---|---|
+| random | |
+| raw pixels | |
+| default | |
+| your VAE | |
+""")
+
+md(r"""
+**Q2.** Which changes to the model or its training raised your dev score the most, and which did not
+help? Give the numbers.
+""")
+
+md("YOUR ANSWER HERE")
+
+md(r"""
+**Q3.** Look at the clusters in section 7. Which letters end up together, and why? Is the number of
+letters $C$ the best number of clusters for your codes?
+""")
+
+md("YOUR ANSWER HERE")
+
+md(r"""
+**Q4. Contributions.** List every member of your group and what each of them did (code, experiments,
+write-up). Every member must appear here.
+""")
+
+md(r"""
+YOUR ANSWER HERE
+
+| member | contribution |
+|---|---|
+| | |
+""")
+
+md(r"""
+## 10. Hand in
+
+From the kit's folder:
+
+```
+python -m autograder check hw5      # quick sanity checks of answer/vae.py
+python zipsrc.py hw5                # source.zip: your answer/ folder (vae.py, this notebook, helpers)
+python zipout.py hw5                # output.zip: outputs/dev.npy and outputs/test.npy
+```
+
+Upload `source.zip` and `output.zip` **together**. `zipsrc.py` refuses a folder without `vae.py` or
+`vae.ipynb`; `zipout.py` refuses codes that are missing or malformed (float32 arrays, one row per
+sign in the data's order, at most 32 numbers each).
+""")
+
+
+def build():
+    """The notebook, as an ``nbformat`` node with deterministic cell ids."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for index, (kind, source) in enumerate(CELLS):
+        maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        cell = maker(source)
+        cell["id"] = f"hw5-{index:02d}"
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nb
+
+
+def text() -> str:
+    import nbformat
+
+    return nbformat.writes(build(), version=4) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.homeworks.hw5.notebook",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report copies that differ; change nothing")
+    args = parser.parse_args(argv)
+    fresh = text()
+    drift = []
+    for path in TARGETS:
+        current = path.read_text() if path.is_file() else None
+        if current == fresh:
+            continue
+        drift.append(path)
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(fresh)
+    for path in drift:
+        print(("drifted: " if args.check else "wrote: ") + str(path.relative_to(KIT_ROOT)))
+    return 1 if (args.check and drift) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Open a homework 5 upload: ``source.zip`` and ``output.zip`` side by side (a folder or a zip).
+
+:func:`prepare` is the spec's ``prepare`` hook. It runs on the grader's private copy of the upload,
+before any student code runs: it extracts both nested zips with the same safety checks as the
+upload itself (``autograder.pipeline.unpack.extract_zip``), reads the uploaded codes into the
+grader's memory (``np.load(allow_pickle=False)``, so a crafted file cannot run code), removes the
+extracted outputs from disk, and returns the folder holding ``vae.py``, where the student's process
+will run. The hidden tests find the uploaded codes with :func:`uploaded`.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from autograder.pipeline.unpack import SubmissionError, extract_zip
+
+from .scoring import CodesError, check_codes
+
+SPLITS = ("dev", "test")
+_UPLOADED: dict[str, dict] = {}
+
+
+def _key(folder: Path) -> str:
+    return str(Path(folder).resolve())
+
+
+def _find_vae(root: Path) -> Path:
+    """The one folder under ``root`` holding vae.py (``root`` itself when none does)."""
+    folders = sorted({p.parent for p in root.rglob("vae.py") if p.is_file()}, key=lambda p: (len(p.parts), str(p)))
+    if not folders:
+        return root  # the grader reports the missing vae.py on every test
+    with_notebook = [f for f in folders if (f / "vae.ipynb").is_file()]
+    choice = with_notebook or folders
+    if len(choice) > 1 and len(choice[0].parts) == len(choice[1].parts):
+        names = ", ".join(str(f.relative_to(root)) for f in choice[:3])
+        raise SubmissionError(f"source.zip holds several folders with a vae.py ({names}); upload the zip made by "
+                              "`python zipsrc.py hw5`, which holds only your answer/ folder.")
+    return choice[0]
+
+
+def _read_codes(folder: Path) -> dict:
+    """The uploaded dev and test codes (float32 arrays) or a problem to report."""
+    from data import signs
+
+    sizes = signs.sizes()
+    found: dict = {"problem": ""}
+    problems = []
+    for split in SPLITS:
+        paths = sorted(folder.rglob(f"{split}.npy"), key=lambda p: len(p.parts))
+        if not paths:
+            problems.append(f"output.zip has no {split}.npy")
+            continue
+        try:
+            array = np.load(paths[0], allow_pickle=False)
+            found[split] = check_codes(array, sizes[split], f"the uploaded {split}.npy")
+        except CodesError as err:
+            problems.append(str(err))
+        except (OSError, ValueError) as err:
+            problems.append(f"the uploaded {split}.npy is not a .npy array of numbers ({str(err)[:200]})")
+    if not problems and found["dev"].shape[1] != found["test"].shape[1]:
+        problems.append(f"the uploaded dev codes have {found['dev'].shape[1]} dimensions but the test codes "
+                        f"{found['test'].shape[1]}")
+    if problems:
+        found = {"problem": "; ".join(problems) + ". Make output.zip with `python zipout.py hw5`."}
+    return found
+
+
+def prepare(folder: Path) -> Path:
+    """Extract ``source.zip`` and ``output.zip`` in ``folder``; return the folder holding vae.py."""
+    folder = Path(folder)
+    source, output = folder / "_source", folder / "_output"
+    for archive, target in ((folder / "source.zip", source), (folder / "output.zip", output)):
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir()
+        try:
+            extract_zip(archive, target)
+        except SubmissionError as err:
+            raise SubmissionError(f"{archive.name}: {err}") from None
+    workdir = _find_vae(source)
+    try:
+        _UPLOADED[_key(workdir)] = _read_codes(output)
+    finally:
+        shutil.rmtree(output, ignore_errors=True)  # in the grader's memory now; out of the student's reach
+    return workdir
+
+
+def uploaded(workdir: Path) -> dict:
+    """``{"dev": array, "test": array, "problem": ""}`` or ``{"problem": message}`` for the upload
+    whose code runs in ``workdir``."""
+    return _UPLOADED.get(_key(workdir), {"problem": "no output.zip was read for this submission "
+                                                    "(upload source.zip and output.zip together)"})

@@ -1,0 +1,103 @@
+"""Batch grading: one results folder per student, a grade table, a summary; a hanging, crashing
+or hostile submission among good ones never stops the batch; finished students are skipped on a
+second run unless the submission changed or --force is given.
+
+The batch runs only hw4's reparametrize tests (``--only``), so each grading takes seconds."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parents[1]
+REFERENCE = KIT / "solutions" / "hw4"
+STENCIL = KIT / "stencil" / "hw4"
+
+
+def _copy(source: Path, target: Path, prelude: str = "") -> None:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("outputs", "checkpoints", "__pycache__"))
+    if prelude:
+        vae = target / "vae.py"
+        vae.write_text(vae.read_text() + "\n" + prelude)
+
+
+def _run(*args, cwd=KIT):
+    return subprocess.run([sys.executable, "-m", "autograder", "batch", "hw4", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    subs = root / "submissions"
+    subs.mkdir()
+    _copy(REFERENCE, subs / "alice")
+    _copy(STENCIL, subs / "bob")
+    _copy(REFERENCE, subs / "carol", "while True:\n    pass\n")               # hangs on import
+    _copy(REFERENCE, subs / "dave", "import os\nos._exit(3)\n")               # crashes on import
+    _copy(REFERENCE, subs / "erin",                                            # attacks its grader
+          "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n")
+    shutil.make_archive(str(subs / "frank"), "zip", REFERENCE)                 # a zip is fine too
+    (subs / "notes.txt").write_text("not a submission\n")
+    out, table = root / "results", root / "grades.csv"
+    args = [subs, "--workers", "2", "--csv", table, "--out-dir", out, "--only", "reparametrize",
+            "--timeout", "30", "--limit", "40", "--quiet"]
+    first = _run(*args)
+    return {"subs": subs, "out": out, "table": table, "args": args, "first": first}
+
+
+def _rows(table: Path) -> dict:
+    with open(table, newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_every_student_gets_results_feedback_and_a_row(graded):
+    run = graded["first"]
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = _rows(graded["table"])
+    assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "frank"}
+    full = 10.0  # the two reparametrize tests
+    assert float(rows["alice"]["score"]) == full and float(rows["frank"]["score"]) == full
+    assert float(rows["bob"]["score"]) == 0
+    for student in rows:
+        folder = graded["out"] / student
+        results = json.loads((folder / "results.json").read_text())
+        assert {"score", "tests", "output"} <= set(results)
+        assert (folder / "feedback.txt").read_text().startswith(f"Feedback for {student}")
+    assert "notes.txt: neither a folder nor a .zip" in run.stdout
+
+
+def test_hanging_and_crashing_submissions_only_fail_themselves(graded):
+    rows = _rows(graded["table"])
+    assert float(rows["carol"]["score"]) == 0 and float(rows["dave"]["score"]) == 0
+    carol = json.loads((graded["out"] / "carol" / "results.json").read_text())
+    dave = json.loads((graded["out"] / "dave" / "results.json").read_text())
+    assert any("did not finish" in t["output"] or "could not be graded" in t["output"] for t in carol["tests"])
+    assert any("exited with code 3" in t["output"] for t in dave["tests"])
+    summary = graded["first"].stdout
+    assert "Graded 6 submission(s)" in summary and "Bands:" in summary
+
+
+def test_an_attack_on_the_grader_process_fails_only_that_student(graded):
+    rows = _rows(graded["table"])
+    # As its own user (root graders) the kill is refused; otherwise the batch records the dead grader.
+    assert rows["erin"]["status"] in ("graded", "grader-error")
+    assert float(rows["alice"]["score"]) == 10.0
+
+
+def test_second_run_skips_finished_students_and_regrades_changed_ones(graded):
+    bob = graded["subs"] / "bob"
+    shutil.rmtree(bob)
+    _copy(REFERENCE, bob)                      # bob resubmits a working solution
+    second = _run(*graded["args"])
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "5 submission(s) already graded, skipped" in second.stdout
+    rows = _rows(graded["table"])
+    assert float(rows["bob"]["score"]) == 10.0 and len(rows) == 6
+    forced = _run(*graded["args"], "--force")
+    assert "already graded" not in forced.stdout and len(_rows(graded["table"])) == 6

@@ -1,0 +1,215 @@
+"""Grading homework 1 end to end: the reference, the untouched stencil, one-bug submissions, the
+public checks, and packaging with zipsrc.py / zipout.py. Tests marked ``slow`` train for real
+(the reference grading takes about a minute on two cores); CI runs them."""
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import grade
+from autograder.homeworks import load_spec
+from autograder.homeworks.hw1 import hidden
+
+KIT = Path(__file__).resolve().parents[1]
+REFERENCE = KIT / "solutions" / "hw1"
+STENCIL = KIT / "stencil" / "hw1"
+SPEC = load_spec("hw1")
+ALL_NAMES = [t.name for t in hidden.TESTS]
+
+
+def submission(tmp_path: Path, name: str, patches=()) -> Path:
+    """A copy of the reference with ``(file, old, new)`` text replacements (each must apply once)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for source in REFERENCE.glob("*.py"):
+        shutil.copy(source, folder / source.name)
+    for file, old, new in patches:
+        text = (folder / file).read_text()
+        assert text.count(old) == 1, f"patch no longer applies to {file}: {old!r}"
+        (folder / file).write_text(text.replace(old, new))
+    return folder
+
+
+def scores(results: dict) -> dict:
+    return {t["name"]: t["score"] for t in results["tests"]}
+
+
+def feedback(results: dict, test) -> str:
+    return next(t["output"] for t in results["tests"] if t["name"] == test.name)
+
+
+def full(name: str) -> float:
+    return next(t.points for t in hidden.TESTS if t.name == name)
+
+
+def test_points_add_up_to_100():
+    assert sum(t.points for t in hidden.TESTS) == 100
+    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
+
+
+def test_untouched_stencil_scores_at_most_5_percent_with_feedback_on_every_test(tmp_path):
+    results = grade("hw1", STENCIL, tmp_path / "results.json", timeout=120)
+    assert results["score"] <= 5
+    assert [t["name"] for t in results["tests"]] == ALL_NAMES
+    for item in results["tests"]:
+        assert item["status"] == "failed", item
+        assert "NotImplementedError" in item["output"] and "TODO: fill in" in item["output"], item
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["tests"] == results["tests"]
+
+
+# One bug each, graded on the unit tests only (the bug cannot reach training): each loses the points
+# of exactly one test, and that test's feedback names the mistake.
+ONE_BUG = {
+    "gaussian_missing_constant": (
+        [("likelihoods.py", "nll = squared_error / (2 * variance) + 0.5 * pixels * math.log(2 * math.pi * variance)",
+          "nll = squared_error / (2 * variance)")],
+        hidden.gaussian_constant, "constant term (D/2) log(2 pi sigma^2) is missing"),
+    "gaussian_sigma_ignored": (
+        [("likelihoods.py", "nll = squared_error / (2 * variance) + ", "nll = squared_error / 2 + ")],
+        hidden.gaussian_squared_error, "sigma is ignored in the squared-error term"),
+    "gaussian_constant_uses_sigma": (
+        [("likelihoods.py", "math.log(2 * math.pi * variance)", "math.log(2 * math.pi * float(sigma))")],
+        hidden.gaussian_constant, "uses log(2 pi sigma)"),
+    "bernoulli_not_clamped": (
+        [("likelihoods.py", "    p = p.clamp(EPS, 1 - EPS)\n", "")],
+        hidden.bernoulli_saturated, "clamp p"),
+    "uniform_out_of_bounds": (
+        [("autoencoder.py", "(high - low) * torch.rand(num_samples", "(high - low) * torch.randn(num_samples")],
+        hidden.uniform_sampler, "leave the box"),
+    "gaussian_sampler_diagonal": (
+        [("autoencoder.py", "    covariance = torch.atleast_2d(torch.cov(data.T))\n",
+          "    covariance = torch.diag(data.var(dim=0))\n")],
+        hidden.gaussian_sampler, "fitted only the variances"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(ONE_BUG))
+def test_one_bug_loses_only_its_points(tmp_path, bug):
+    patches, test, words = ONE_BUG[bug]
+    results = grade("hw1", submission(tmp_path, bug, patches), tests=hidden.UNIT_TESTS)
+    for name, score in scores(results).items():
+        expected = 0 if name == test.name else full(name)
+        assert score == expected, (bug, name, json.dumps(results, indent=1)[:3000])
+    assert words in feedback(results, test), feedback(results, test)
+
+
+def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
+    from autograder.check import check
+
+    reference = check("hw1", REFERENCE)
+    assert all(r.status == "passed" for r in reference), [(r.name, r.output) for r in reference]
+    stencil = check("hw1", STENCIL)
+    for result in stencil:
+        assert result.status == "failed" and "NotImplementedError" in result.output, (result.name, result.output)
+        assert "TODO: fill in" in result.output
+
+
+def test_public_checks_share_no_test_with_the_hidden_ones():
+    from autograder.homeworks.hw1 import public
+
+    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
+    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
+
+
+def test_check_cli_exit_codes():
+    ok = subprocess.run([sys.executable, "-m", "autograder", "check", "hw1", str(REFERENCE)], cwd=KIT,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "checks passed" in ok.stdout
+
+
+# ----------------------------------------------------------------------------- packaging
+DRIVER = """
+import sys
+sys.argv = ["assignment.py"]
+import assignment
+from data import mnist
+
+def small(batch_size, split="train", shuffle=True, limit=None):
+    return mnist.loader(split, batch_size=batch_size, shuffle=shuffle, seed=0, limit=512)
+
+assignment.load_mnist = small
+for likelihood in ("gaussian", "bernoulli"):
+    assignment.main(assignment.parseArguments(["--likelihood", likelihood, "--num_epochs", "1"]))
+"""
+
+
+def run(command, cwd, timeout=300):
+    return subprocess.run([sys.executable, *command], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_zipsrc_and_zipout_package_the_reference(tmp_path):
+    folder = tmp_path / "hw1"
+    shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("outputs", "checkpoints", "__pycache__"))
+    made = subprocess.run([sys.executable, "-c", DRIVER], cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{folder}:{KIT}", "MPLBACKEND": "Agg",
+                               "HOME": str(tmp_path), "OMP_NUM_THREADS": "1"})
+    assert made.returncode == 0, made.stderr[-3000:]
+    losses = json.loads((folder / "outputs" / "gaussian_losses.json").read_text())
+    assert losses["likelihood"] == "gaussian" and len(losses["per_image_loss"]) == 1
+
+    source = run([str(KIT / "zipsrc.py"), "hw1", "--dir", str(folder), "--notebook", str(KIT / "notebooks" / "hw1.ipynb"),
+                  "--out", str(tmp_path / "src.zip")], cwd=tmp_path)
+    assert source.returncode == 0, source.stderr
+    with zipfile.ZipFile(tmp_path / "src.zip") as zf:
+        assert set(zf.namelist()) == {*SPEC.source_files, "hw1.ipynb"}
+    outputs = run([str(KIT / "zipout.py"), "hw1", "--dir", str(folder), "--out", str(tmp_path / "out.zip")],
+                  cwd=tmp_path)
+    assert outputs.returncode == 0, outputs.stderr
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        assert set(zf.namelist()) == set(SPEC.output_files)
+    # The uploaded source zip grades like the folder (checked on one quick unit test).
+    results = grade("hw1", tmp_path / "src.zip", tests=[hidden.gaussian_constant])
+    assert results["score"] == hidden.gaussian_constant.points, results
+
+
+def test_zip_scripts_default_to_the_stencil(tmp_path):
+    source = run([str(KIT / "zipsrc.py"), "hw1"], cwd=tmp_path)
+    assert source.returncode == 0, source.stderr
+    with zipfile.ZipFile(tmp_path / "hw1_source.zip") as zf:
+        assert set(zf.namelist()) >= {*SPEC.source_files, "hw1.ipynb"}
+    if not (STENCIL / "outputs").is_dir():
+        refused = run([str(KIT / "zipout.py"), "hw1"], cwd=tmp_path)
+        assert refused.returncode == 1 and not (tmp_path / "hw1_outputs.zip").exists()
+        assert "8 output file(s) missing" in refused.stderr and "--likelihood bernoulli" in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+
+# ----------------------------------------------------------------------------- slow: real training
+@pytest.fixture(scope="module")
+def reference_results(tmp_path_factory):
+    start = time.monotonic()
+    results = grade("hw1", REFERENCE, tmp_path_factory.mktemp("ref") / "results.json")
+    print(f"hw1 reference graded in {time.monotonic() - start:.1f} s")
+    return results
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(reference_results):
+    assert reference_results["score"] == 100, json.dumps(reference_results, indent=1)[:3000]
+    for test in hidden.TRAINING_TESTS:
+        text = feedback(reference_results, test)
+        assert "squared error of" in text
+        print(text)
+
+
+@pytest.mark.slow
+def test_training_bug_loses_only_the_training_points(tmp_path):
+    # `return` indented into the loop: every epoch stops after one batch, so the models barely learn.
+    patches = [("assignment.py", "        total_loss += loss.item()\n",
+                "        total_loss += loss.item()\n        return total_loss\n")]
+    results = grade("hw1", submission(tmp_path, "return_in_loop", patches))
+    lost = {t.name for t in hidden.TRAINING_TESTS}
+    for name, score in scores(results).items():
+        if name in lost:
+            assert score < full(name) * 0.5, (name, results)
+        else:
+            assert score == full(name), (name, results)
+    for test in hidden.TRAINING_TESTS:
+        assert "full marks need < 15" in feedback(results, test)

@@ -1,0 +1,57 @@
+"""The Gradescope bundle: built by ``python -m autograder gradescope``, unpacked under a temporary
+root that mimics ``/autograder``, set up with its own ``setup.sh`` (package installs skipped: this
+machine has them) and run with its own ``run_autograder`` on the stencil and on the reference.
+
+The reference's grading through the bundle is the one full hw4 grading of the suite: the
+session fixture ``hw4_bundle_reference`` (conftest.py) shares it with test_grade_hw4."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.gradescope import build
+from autograder.pipeline import accounts
+
+KIT = Path(__file__).resolve().parents[1]
+
+
+def test_bundle_holds_the_scripts_and_the_grader_but_no_solutions(tmp_path):
+    path = build("hw4", tmp_path / "hw4_gradescope.zip")
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+    assert {"setup.sh", "run_autograder", "requirements-grader.txt"} <= names
+    assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
+    assert "autograder/homeworks/hw4/hidden.py" in names and "autograder/models/mnist_classifier.pt" in names
+    assert not any(n.startswith(("solutions/", "tests/", "stencil/", "notebooks/")) for n in names)
+    assert not any(n.startswith("autograder/homeworks/") and n.split("/")[2].startswith("hw")
+                   and n.split("/")[2] != "hw4" for n in names)
+    assert build("hw4", tmp_path / "again.zip").read_bytes() == path.read_bytes()  # reproducible
+
+
+def test_stencil_through_the_bundle_scores_zero_with_feedback(gradescope_root):
+    results = gradescope_root(KIT / "stencil" / "hw4")
+    assert results["score"] == 0 and len(results["tests"]) > 10
+    # Every test says why: the unfinished function, or that what it needed did not complete.
+    unexplained = [t["name"] + ": " + t["output"][:300] for t in results["tests"]
+                   if "NotImplementedError" not in t["output"] and "did not complete" not in t["output"]]
+    assert not unexplained, unexplained
+
+
+@pytest.mark.slow
+def test_reference_through_the_bundle_gets_full_marks(hw4_bundle_reference):
+    results, root = hw4_bundle_reference
+    assert results["score"] == 100, json.dumps(results, indent=1)[:3000]
+    if accounts.is_root():
+        # setup.sh locked the grader's own files to root; the data stayed readable for the sandbox.
+        hidden = root / "source" / "autograder" / "homeworks" / "hw4" / "hidden.py"
+        assert hidden.stat().st_mode & 0o077 == 0
+        assert (root / "data").stat().st_mode & stat.S_IROTH
