@@ -1,6 +1,10 @@
 """Benchmark: grade the hw4 reference once and print wall time, peak memory and per-phase times.
 
-    python benchmarks/grade_hw4.py [SUBMISSION] [--json benchmarks/out/grade_hw4.json]
+    python benchmarks/grade_hw4.py [SUBMISSION] [--jobs 1|2] [--no-isolation] [--only TEXT]
+                                   [--json benchmarks/out/grade_hw4.json]
+
+``--no-isolation`` runs the student's processes without their own user and network namespace
+(still a separate process with limits): comparing the two wall times gives the cost of isolation.
 
 Peak memory is sampled every 0.2 s over the grader and all its student processes, as the sum of
 proportional set sizes (PSS: shared library pages split between the processes that map them,
@@ -96,10 +100,17 @@ def main(argv=None) -> int:
     parser.add_argument("submission", nargs="?", default=str(KIT / "solutions" / "hw4"))
     parser.add_argument("--jobs", type=int, default=2, choices=(1, 2),
                         help="training processes at once, as in `python -m autograder grade --jobs`")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="no own user, no network namespace (to measure what isolation costs)")
+    parser.add_argument("--only", help="grade only the tests whose name contains this text")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
 
     from autograder.grade import grade
+    from autograder.homeworks import load_tests
+    from autograder.pipeline.isolate import Limits
+
+    tests = [t for t in load_tests("hw4") if not args.only or args.only.lower() in t.name.lower()]
 
     phases: list[tuple[str, float, float, float]] = []
     sampler = MemorySampler()
@@ -109,14 +120,16 @@ def main(argv=None) -> int:
     def progress(result):
         phases.append((result.name, result.seconds, result.score, result.max_score))
 
-    results = grade("hw4", Path(args.submission), progress=progress, options={"jobs": args.jobs})
+    results = grade("hw4", Path(args.submission), progress=progress, options={"jobs": args.jobs}, tests=tests,
+                    limits=Limits(isolate=not args.no_isolation))
     wall = time.monotonic() - start
     sampler.stopped = True
     sampler.join()
 
     pss_mb, rss_mb = sampler.peak_pss / 1024, sampler.peak_rss / 1024
-    print(f"hw4 grading of {args.submission} with --jobs {args.jobs}: score {results['score']:g}/100 "
-          f"on {os.cpu_count()} cores")
+    mode = "without isolation" if args.no_isolation else "isolated"
+    print(f"hw4 grading of {args.submission} with --jobs {args.jobs}, {mode}: score {results['score']:g}/"
+          f"{sum(t.points for t in tests):g} on {os.cpu_count()} cores")
     print(f"  wall time     {wall:7.1f} s   (target <= {TARGET_WALL_S:g} s: {'met' if wall <= TARGET_WALL_S else 'NOT met'})")
     print(f"  peak PSS      {pss_mb:7.0f} MB  (target <= {TARGET_MEMORY_MB:g} MB: "
           f"{'met' if pss_mb <= TARGET_MEMORY_MB else 'NOT met'})")
@@ -130,7 +143,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "jobs": args.jobs, "wall_s": wall, "peak_pss_mb": pss_mb, "peak_rss_mb": rss_mb, "score": results["score"],
+            "jobs": args.jobs, "isolated": not args.no_isolation, "wall_s": wall, "peak_pss_mb": pss_mb, "peak_rss_mb": rss_mb, "score": results["score"],
             "phases": [{"name": n, "seconds": s} for n, s, _, _ in phases]}, indent=2))
     return 0
 
