@@ -7,11 +7,7 @@ session fixture ``hw4_bundle_reference`` (conftest.py) shares it with test_grade
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
