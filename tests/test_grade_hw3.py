@@ -1,7 +1,8 @@
 """Grading homework 3: the reference, the untouched stencil, one-bug submissions, the public
 checks, and the write-up PDF that ``zipout.py hw3`` makes. Only the full reference grading trains
-a model (``slow``, one to three minutes on two cores); the one-bug submissions run every test but
-the training one, because their bugs sit in functions that training never calls."""
+a model (``slow``: about 80 s of CPU, 60 s of it training; its wall time grows with the machine's
+load). The one-bug submissions run every test but the training one, because their bugs sit in
+functions that training never calls."""
 import json
 import re
 import shutil

@@ -14,5 +14,5 @@ SPEC = HomeworkSpec(
     agent="autograder.homeworks.hw3.agent",
     # zipout.py also makes the write-up PDF (figures, then the code): see packaging.py.
     packaging="autograder.homeworks.hw3.packaging",
-    extra={"run": ("assignment.py",), "writeup": "hw3_writeup.pdf"},
+    extra={"run": ("assignment.py",)},
 )
