@@ -102,9 +102,12 @@ def test_one_bug_loses_only_its_points(tmp_path, bug):
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
     from autograder.check import check
 
-    reference = check("hw1", REFERENCE)
-    assert all(r.status == "passed" for r in reference), [(r.name, r.output) for r in reference]
+    ok = subprocess.run([sys.executable, "-m", "autograder", "check", "hw1", str(REFERENCE)], cwd=KIT,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "8 of 8 checks passed" in ok.stdout
     stencil = check("hw1", STENCIL)
+    assert len(stencil) == 8
     for result in stencil:
         assert result.status == "failed" and "NotImplementedError" in result.output, (result.name, result.output)
         assert "TODO: fill in" in result.output
@@ -115,13 +118,6 @@ def test_public_checks_share_no_test_with_the_hidden_ones():
 
     assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
     assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
-
-
-def test_check_cli_exit_codes():
-    ok = subprocess.run([sys.executable, "-m", "autograder", "check", "hw1", str(REFERENCE)], cwd=KIT,
-                        capture_output=True, text=True, timeout=300)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "checks passed" in ok.stdout
 
 
 # ----------------------------------------------------------------------------- packaging
@@ -164,9 +160,6 @@ def test_zipsrc_and_zipout_package_the_reference(tmp_path):
     assert outputs.returncode == 0, outputs.stderr
     with zipfile.ZipFile(tmp_path / "out.zip") as zf:
         assert set(zf.namelist()) == set(SPEC.output_files)
-    # The uploaded source zip grades like the folder (checked on one quick unit test).
-    results = grade("hw1", tmp_path / "src.zip", tests=[hidden.gaussian_constant])
-    assert results["score"] == hidden.gaussian_constant.points, results
 
 
 def test_zip_scripts_default_to_the_stencil(tmp_path):
