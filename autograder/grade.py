@@ -45,6 +45,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     if accounts.is_root() and (limits is None or limits.isolate):
         # As root, sandboxes run as other users: the upload must be unreadable to them.
         accounts.lock_secrets([Path(submission)])
+        accounts.reap_stale()
     try:
         with opened(spec, Path(submission)) as (workdir, missing):
             if missing:

@@ -81,6 +81,13 @@ def test_hanging_and_crashing_submissions_only_fail_themselves(graded):
     assert any("exited with code 3" in t["output"] for t in dave["tests"])
     summary = graded["first"].stdout
     assert "Graded 6 submission(s)" in summary and "Bands:" in summary
+    # The hanging submission's process died with its grader: no sandbox user runs on without one.
+    from autograder.pipeline import accounts
+
+    for pid, uid, _, _ in accounts._processes():
+        if accounts.UID_BASE <= uid < accounts.UID_BASE + accounts.UID_COUNT:
+            lock = accounts._LOCKS / str(uid)
+            assert lock.exists() and not accounts._stale(lock), f"orphaned sandbox process {pid} (user {uid})"
 
 
 def test_an_attack_on_the_grader_process_fails_only_that_student(graded):

@@ -96,6 +96,8 @@ class UserSlot:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             except FileExistsError:
                 if _stale(lock):
+                    kill_user(uid)
+                    remove_files_of(uid)
                     lock.unlink(missing_ok=True)
                 continue
             os.write(fd, str(os.getpid()).encode())
@@ -109,6 +111,31 @@ class UserSlot:
         kill_user(self.uid)
         remove_files_of(self.uid)
         self._lock.unlink(missing_ok=True)
+
+
+def reap_stale() -> list[int]:
+    """Free the user ids of graders that died without closing their sandboxes (killed by a
+    batch's time limit, say): kill what still runs under them and remove their files."""
+    freed = []
+    if not _LOCKS.is_dir():
+        return freed
+    for lock in _LOCKS.iterdir():
+        if lock.name.isdigit() and _stale(lock):
+            uid = int(lock.name)
+            kill_user(uid)
+            remove_files_of(uid)
+            lock.unlink(missing_ok=True)
+            freed.append(uid)
+    return freed
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when the grader that started it dies (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _stale(lock: Path) -> bool:

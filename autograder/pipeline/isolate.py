@@ -87,6 +87,7 @@ def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+        accounts.die_with_parent()  # after setuid, which clears it
     return apply
 
 

@@ -19,10 +19,10 @@ everything itself (``measure.py`` with the public ``scoring.py`` and the test la
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from autograder.pipeline import expect
+from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure, scoring
@@ -37,6 +37,12 @@ DROPOUT = ("Dropout", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout")
 
 def _seed(ctx, offset: int) -> int:
     return int(ctx.options.get("seed", 0)) * 1000 + offset
+
+
+def _train_seed(ctx) -> int:
+    """The seed of the retraining: ``--seed`` itself (0 by default), the seed ``python answer/vae.py``
+    uses, so an honest upload made with the same software is reproduced closely."""
+    return int(ctx.options.get("seed", 0))
 
 
 def _units(ctx):
@@ -184,8 +190,9 @@ def _trained(ctx):
     def compute():
         box = ctx.sandbox("train")
         limit = float(ctx.options.get("timeout", 1800.0))
-        record = box.call("train", _images("train"), _seed(ctx, 40), seed=_seed(ctx, 40), timeout=limit,
-                          what=f"train_vae(train_images, seed={_seed(ctx, 40)}) with your default settings "
+        seed = _train_seed(ctx)
+        record = box.call("train", _images("train"), seed, seed=seed, timeout=limit,
+                          what=f"train_vae(train_images, seed={seed}) with your default settings "
                                f"(time limit {limit:.0f} s)")
         return record
     return ctx.once("train", compute)
@@ -245,6 +252,9 @@ def honesty(ctx):
         recomputed = _recomputed(ctx)
     except Fail as err:
         raise Fail(f"The grader could not recompute your codes, so the upload cannot be checked: {err}") from None
+    except StudentFailure as err:
+        raise Fail("The grader could not recompute your codes, so the upload cannot be checked.\n"
+                   + err.feedback) from None
     got = _scores(ctx)
     lines, flagged = [], False
     for split in ("dev", "test"):
