@@ -1,6 +1,6 @@
 """Grading homework 1 end to end: the reference, the untouched stencil, one-bug submissions, the
 public checks, and packaging with zipsrc.py / zipout.py. Tests marked ``slow`` train for real
-(the reference grading takes about a minute on two cores); CI runs them."""
+(the reference grading takes one to one and a half minutes on two cores); CI runs them."""
 import json
 import shutil
 import subprocess
