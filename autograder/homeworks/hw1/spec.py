@@ -17,5 +17,6 @@ SPEC = HomeworkSpec(
         "outputs/bernoulli_fitted_codes.png",
     ),
     agent="autograder.homeworks.hw1.agent",
+    datasets=("mnist",),
     extra={"run": ("assignment.py", "assignment.py --likelihood bernoulli")},
 )

@@ -6,17 +6,20 @@ trainings (the plain autoencoder and the one with the auxiliary classifier) run 
 sandboxes, side by side with the ``jobs`` option at 2 (the default), one CPU thread each, on the
 grader's own split and augmentation of the face emoji (``measure.grader_data``).
 
-Thresholds (measured on the reference solution; see the kit's README for the figures):
+Thresholds (measured on the reference solution with grader seeds 0 to 3; the README has the table):
 
-- Test MSE: the reference reaches about 0.025 per pixel after 20 epochs on the grader's test split,
-  where predicting the mean training image scores about 0.045 and an untrained network about 0.09.
-  Full marks need <= 0.032 (the reference passes it after about 7 of the 20 epochs, and stays under
-  it for every grader seed tried), falling linearly to no credit at the mean-image error.
-- Classifier: accuracy on 600 new random variations of the training emoji (new flips, shifts and
-  colours the model never saw), against the chance level of always guessing the most common class
-  (about 0.6). The reference reaches about 0.9. Full marks need chance + 0.15, falling linearly to
-  no credit at chance. The accuracy on the held-out emoji is reported but not scored: with about
-  48 held-out emoji it swings by 0.1 between seeds (the reference: 0.6 to 0.7).
+- Test MSE per pixel on the grader's 200 augmented test images after 20 epochs: the reference
+  reaches 0.020 to 0.025 (0.021 at the default seed 0), where predicting the mean training image
+  scores 0.041 to 0.045 and an untrained network about 0.09. Full marks need <= 0.032: at least 25 %
+  headroom over the reference's worst seed (training is deterministic on one machine, but float
+  rounding differs between CPUs), while still asking for a model that clearly beats the mean image.
+  Credit falls linearly to none at the mean-image error.
+- Classifier: accuracy on 600 new random variations of the 71 training emoji (flips, shifts and
+  colours the model never saw), against chance, the accuracy of always guessing the most common
+  class (0.58 to 0.63). The reference reaches chance + 0.14 to chance + 0.33 (+0.33 at seed 0); a
+  classifier that ignores the code stays at chance. Full marks need chance + 0.10, falling linearly
+  to no credit at chance. The accuracy on the held-out emoji is reported but not scored: with 48
+  held-out emoji it is noisy (the reference: 0.56 to 0.69, chance 0.52 to 0.60).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from . import measure
 EPOCHS = 20                 # the grader calls train_epoch this many times for each model
 MSE_PASS = 0.032            # grader-computed test MSE per pixel for full marks ...
                             # ... falling linearly to no credit at the mean-image error
-ACCURACY_MARGIN = 0.15      # classifier accuracy above chance for full marks
+ACCURACY_MARGIN = 0.10      # classifier accuracy above chance for full marks
 UNIT_TIMEOUT = 120.0
 ID_IMAGES = 30              # plain-coloured images whose hue identifies them (leak test)
 ID_SIZES = (60, 20, 20)

@@ -12,6 +12,7 @@ SPEC = HomeworkSpec(
         "outputs/losses.json",
     ),
     agent="autograder.homeworks.hw3.agent",
+    datasets=("mnist",),
     # zipout.py also makes the write-up PDF (figures, then the code): see packaging.py.
     packaging="autograder.homeworks.hw3.packaging",
     extra={"run": ("assignment.py",)},
