@@ -14,6 +14,7 @@ SPEC = HomeworkSpec(
     notebook="notebooks/hw5.ipynb",
     output_files=("outputs/dev.npy", "outputs/test.npy"),
     agent="autograder.homeworks.hw5.agent",
+    datasets=("signs",),
     student_dir="answer",
     upload_files=("source.zip", "output.zip"),
     prepare="autograder.homeworks.hw5.submission:prepare",
