@@ -225,8 +225,10 @@ def make_splits(ctx):
                             f"({int((true != source).sum())} of {source.numel()} wrong); map augment's source "
                             f"(an index within the split) back through the split's indices")
     if problems:
-        raise Fail("make_splits leaks or mislabels images: " + "; ".join(problems) + ". Split first, then augment "
-                   "each split's own images, so that no variation of a test image is trained on.")
+        raise Fail("make_splits leaks or mislabels images (the grader tells each augmented image's source by its "
+                   "colour): " + "; ".join(problems) + ". Expected: every augmented image is made from an image of "
+                   "its own split. Split first, then augment each split's own images, so that no variation of a "
+                   "test image is ever trained on.")
     return f"Sizes {ID_SIZES} are right, and every augmented image stays in its source image's split."
 
 

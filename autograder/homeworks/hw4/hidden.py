@@ -388,7 +388,7 @@ def cvae_generation(ctx):
 def cvae_novelty(ctx):
     digits, images = _cvae_samples(ctx)
     train_images, _ = ctx.once("train-set", lambda: _mnist_tensors("train"))
-    nearest = measure.nearest_distances(images, measure.as_float(train_images))
+    nearest = measure.nearest_distances(images, train_images)
     copies = float((nearest < COPY_DISTANCE).float().mean())
     spread = measure.within_group_spread(images, digits)
     flat = [d for d, value in enumerate(spread.tolist()) if value < SPREAD_MIN]

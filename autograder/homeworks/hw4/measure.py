@@ -82,15 +82,17 @@ def smooth(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def nearest_distances(images: torch.Tensor, reference: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
+def nearest_distances(images: torch.Tensor, reference: torch.Tensor, chunk: int = 5000) -> torch.Tensor:
     """For each of ``images`` (N, 1, 28, 28) in [0, 1], the root-mean-square pixel distance to its
-    nearest neighbour among ``reference`` (M, 1, 28, 28) in [0, 1], both smoothed (see
-    :func:`smooth`); shape (N,)."""
-    images, reference = smooth(images.float()), smooth(reference.float())
-    a = images.reshape(images.shape[0], -1).double()
+    nearest neighbour among ``reference`` (M, 1, 28, 28), both smoothed (see :func:`smooth`);
+    shape (N,). ``reference`` may be uint8 (0-255) and is converted a chunk at a time, so the
+    60,000 training images never exist as floats all at once."""
+    a = smooth(images.float()).reshape(images.shape[0], -1).double()
     best = torch.full((a.shape[0],), float("inf"), dtype=torch.float64)
     for start in range(0, reference.shape[0], chunk):
-        b = reference[start:start + chunk].reshape(-1, a.shape[1]).double()
+        part = reference[start:start + chunk]
+        part = part.float() / 255 if part.dtype == torch.uint8 else part.float()
+        b = smooth(part).reshape(-1, a.shape[1]).double()
         squared = (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)).clamp_min(0)
         best = torch.minimum(best, squared.min(dim=1).values)
     return (best / a.shape[1]).sqrt().float()
