@@ -16,5 +16,7 @@ SPEC = HomeworkSpec(
         "outputs/arithmetic.png",
     ),
     agent="autograder.homeworks.hw2.agent",
-    extra={"run": ("assignment.py", "assignment.py --aux")},
+    datasets=("emoji",),
+    extra={"run": ("assignment.py", "assignment.py --aux"),
+           "apt_packages": ("fonts-noto-color-emoji", "unicode-data")},
 )
