@@ -41,6 +41,10 @@ KIT_ROOT = Path(__file__).resolve().parents[2]
 LOG_LIMIT = 8 << 20  # bytes of student output kept on disk (RLIMIT_FSIZE also caps it)
 
 
+class _DiskLow(Exception):
+    """Free disk space fell under the floor while student code ran."""
+
+
 class StudentFailure(Exception):
     """Student code failed while answering a request; ``feedback`` is for the student."""
 
@@ -252,9 +256,7 @@ class Sandbox:
         what = self._pending
         try:
             answer = self._read_answer()
-        except OSError as err:
-            if str(err) != "disk":
-                raise
+        except _DiskLow:
             self._kill()
             self.close()
             raise StudentFailure(
@@ -324,7 +326,7 @@ class Sandbox:
                     self._memory_used = used
                     raise MemoryError
                 if self._runtime is not None and accounts.free_mb(self._runtime) < self.limits.disk_floor_mb:
-                    raise OSError("disk")
+                    raise _DiskLow
 
     def _raise_crash(self):
         code = None
