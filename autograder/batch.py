@@ -33,8 +33,7 @@ from pathlib import Path
 
 from .homeworks import KIT_ROOT, load_spec, load_tests
 from .pipeline import accounts
-from .pipeline.report import summary, write_json
-from .pipeline.score import TestResult
+from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 BANDS = ((90, "90-100"), (80, "80-89"), (70, "70-79"), (60, "60-69"), (0, "below 60"))
@@ -94,10 +93,7 @@ def finished(folder: Path, print_: str) -> bool:
 
 def grader_failure(tests, message: str) -> dict:
     """results.json for a grading that did not complete (every test at zero, saying why)."""
-    return {"score": 0, "execution_time": 0, "visibility": "visible", "stdout_visibility": "hidden",
-            "output": message,
-            "tests": [{"name": t.name, "score": 0.0, "max_score": float(t.points), "status": "failed",
-                       "output": message, "visibility": t.visibility} for t in tests]}
+    return results_json(failed_everywhere(tests, message), 0.0, message)
 
 
 def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests) -> dict:
@@ -143,8 +139,7 @@ def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests) -> dict:
 
 
 def feedback_text(student: str, results: dict) -> str:
-    rows = [TestResult(t["name"], t["score"], t["max_score"], t["output"], t.get("visibility", "visible"))
-            for t in results.get("tests", [])]
+    rows = results_from_json(results)
     head = f"Feedback for {student}\n{results.get('output', '')}\n"
     return head + "\n" + summary(rows) + "\n"
 

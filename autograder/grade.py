@@ -13,7 +13,7 @@ from pathlib import Path
 from .homeworks import load_spec, load_tests
 from .pipeline import accounts
 from .pipeline.isolate import Limits
-from .pipeline.report import results_json, summary, write_json
+from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
 from .pipeline.score import Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError
 from .submission import opened
@@ -24,7 +24,7 @@ DEFAULT_TIMEOUT = 1800.0  # seconds per training run
 def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
     message = (f"Your submission has no {', '.join(missing)}. Upload the zip made by "
                f"`python zipsrc.py <homework>`, which holds every required file.")
-    return [TestResult(t.name, 0.0, float(t.points), message, t.visibility) for t in tests]
+    return failed_everywhere(tests, message)
 
 
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -58,7 +58,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 isolation = ctx.isolation
                 notes = accounts.isolation_notes(isolation)
     except SubmissionError as err:
-        results = [TestResult(t.name, 0.0, float(t.points), str(err), t.visibility) for t in tests]
+        results = failed_everywhere(tests, str(err))
         notes = str(err)
     data = results_json(results, time.monotonic() - start, notes)
     if meta is not None:
@@ -98,8 +98,7 @@ def main(args) -> int:
                      options={"jobs": args.jobs}, meta=meta)
     if args.meta:
         write_json(meta, Path(args.meta))
-    rows = [TestResult(t["name"], t["score"], t["max_score"], t["output"], t["visibility"]) for t in data["tests"]]
-    print(summary(rows))
+    print(summary(results_from_json(data)))
     if args.out:
         print(f"\nWrote {args.out} ({data['execution_time']:.0f} s).")
     return 0

@@ -96,8 +96,7 @@ class UserSlot:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             except FileExistsError:
                 if _stale(lock):
-                    kill_user(uid)
-                    remove_files_of(uid)
+                    clear_user(uid)
                     lock.unlink(missing_ok=True)
                 continue
             os.write(fd, str(os.getpid()).encode())
@@ -108,8 +107,7 @@ class UserSlot:
         raise RuntimeError("all sandbox user ids are in use; too many graders run at once")
 
     def release(self) -> None:
-        kill_user(self.uid)
-        remove_files_of(self.uid)
+        clear_user(self.uid)
         self._lock.unlink(missing_ok=True)
 
 
@@ -122,8 +120,7 @@ def reap_stale() -> list[int]:
     for lock in _LOCKS.iterdir():
         if lock.name.isdigit() and _stale(lock):
             uid = int(lock.name)
-            kill_user(uid)
-            remove_files_of(uid)
+            clear_user(uid)
             lock.unlink(missing_ok=True)
             freed.append(uid)
     return freed
@@ -195,6 +192,12 @@ def _pss_kb(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def clear_user(uid: int) -> None:
+    """Kill every process of a sandbox user and remove what it left in the scratch folders."""
+    kill_user(uid)
+    remove_files_of(uid)
 
 
 def resident_mb(session: int, uid: int | None) -> float:

@@ -32,6 +32,17 @@ def results_json(results: list[TestResult], execution_time: float, output: str =
     }
 
 
+def failed_everywhere(tests, message: str) -> list[TestResult]:
+    """Every test at zero with the same ``message`` (the submission could not be graded)."""
+    return [TestResult(t.name, 0.0, float(t.points), message, t.visibility) for t in tests]
+
+
+def results_from_json(data: dict) -> list[TestResult]:
+    """The test results of a results.json dict, to print them with :func:`summary`."""
+    return [TestResult(t["name"], t["score"], t["max_score"], t["output"], t.get("visibility", "visible"))
+            for t in data.get("tests", [])]
+
+
 def write_json(data: dict, path: Path) -> None:
     """Write ``data`` atomically, so a crash never leaves half a results file."""
     path = Path(path)
