@@ -7,6 +7,7 @@ FOLDER defaults to the homework's folder in ``stencil/``. Exits 0 when every che
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -26,6 +27,45 @@ def check(homework: str, folder: Path | None = None, progress=None) -> list[Test
             message = f"{folder} has no {', '.join(missing)}."
             return [TestResult(c.name, 0.0, float(c.points), message) for c in checks]
         return run_tests(checks, Context(workdir=workdir, agent=spec.agent, options={"seed": 0}), progress)
+
+
+_RUNS: dict[tuple, list[TestResult]] = {}
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def require(homework: str, folder, *names: str) -> None:
+    """For a notebook's autograded cells: the public checks ``names`` of ``homework`` must pass.
+
+    ``names`` are the check functions' names in the homework's ``public.py`` (for example
+    ``"reparametrize"``). All public checks run once per version of the student's ``.py`` files and
+    their results are reused by later cells; each cell prints its checks and raises an
+    ``AssertionError`` naming every failed one with its feedback (nbgrader then gives the cell 0).
+    """
+    folder = Path(folder).resolve()
+    known = {item.func.__name__: item.name for item in load_checks(homework)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"{homework} has no public check named {', '.join(unknown)} (known: {', '.join(known)})")
+    key = (homework, str(folder), _fingerprint(folder))
+    if key not in _RUNS:
+        _RUNS.clear()
+        _RUNS[key] = check(homework, folder)
+    by_name = {r.name: r for r in _RUNS[key]}
+    failed = []
+    for name in names:
+        result = by_name[known[name]]
+        print(("ok    " if result.status == "passed" else "FAIL  ") + result.name)
+        if result.status != "passed":
+            failed.append(f"{result.name}:\n    {result.output}")
+    if failed:
+        raise AssertionError("public checks failed (fix the code, then run this cell again):\n" + "\n".join(failed))
 
 
 def main(args) -> int:

@@ -4,11 +4,16 @@
     python -m autograder check HW [FOLDER]
     python -m autograder batch HW SUBMISSIONS_DIR --workers N --csv grades.csv --out-dir results/
     python -m autograder gradescope HW --out dist/HW_gradescope.zip
+    python -m autograder release --out DIR [--zip FILE]
+
+A student's copy of the kit (the release) has only the ``check`` verb; the parser offers the verbs
+whose module this copy holds.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 VERBS = {
@@ -16,7 +21,12 @@ VERBS = {
     "check": "run a homework's public checks on a folder (students use this)",
     "batch": "grade a folder of submissions: a results.json and feedback per student, a grade table",
     "gradescope": "build the autograder zip Gradescope runs (setup.sh, run_autograder, the kit)",
+    "release": "build the student release of every homework (stencils, student notebooks, checks)",
 }
+
+
+def _have(verb: str) -> bool:
+    return importlib.util.find_spec(f"autograder.{verb}") is not None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = verbs.add_parser("check", help=VERBS["check"], description=VERBS["check"])
     check.add_argument("homework", help="hw1 ... hw5")
     check.add_argument("folder", nargs="?", help="your homework folder (default: stencil/HW)")
+
+    release = verbs.add_parser("release", help=VERBS["release"], description=VERBS["release"])
+    release.add_argument("--out", required=True, help="folder to write the release into (replaced if it is an earlier release)")
+    release.add_argument("--zip", help="also write the release as this zip file")
+
+    for verb in list(verbs.choices):
+        if not _have(verb):  # a student's release: hide the grader's verbs
+            del verbs.choices[verb]
+            verbs._choices_actions = [a for a in verbs._choices_actions if a.dest != verb]
     return parser
 
 

@@ -1,9 +1,16 @@
 """Make the student stencil from the reference solution.
 
-The reference solutions in ``solutions/hwN/`` are the source of truth. Each solution region sits
-between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION`` line (nbgrader's convention). The
-stencil keeps everything else and replaces each region by a ``raise NotImplementedError`` naming
-the function the student must finish, at the region's indentation.
+The reference solutions in ``solutions/hwN/`` and the notebooks in ``notebooks/`` are the source of
+truth. Each solution region sits between a ``### BEGIN SOLUTION`` line and a ``### END SOLUTION``
+line (nbgrader's convention, in ``.py`` files and notebooks alike).
+
+- In a ``.py`` file the stencil keeps everything else and replaces each region by a
+  ``raise NotImplementedError`` naming the function the student must finish, at the region's
+  indentation.
+- A notebook goes through the same steps as nbgrader's ``generate_assignment`` (nbgrader's own
+  preprocessors, with the course's settings from :data:`NBGRADER_SETTINGS`): solution regions
+  become ``YOUR ANSWER HERE`` / a ``NotImplementedError``, outputs are cleared, graded cells are
+  locked and checksummed, so a notebook from the student release can be autograded by nbgrader.
 
     python -m autograder.stencil hw4            # rewrite stencil/hw4 from solutions/hw4
     python -m autograder.stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
@@ -11,6 +18,8 @@ the function the student must finish, at the region's indentation.
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import re
 import sys
 from pathlib import Path
@@ -49,15 +58,57 @@ def strip_solutions(source: str, filename: str = "<source>") -> str:
     return "".join(out)
 
 
+# Settings shared by the nbgrader course (nbgrader/nbgrader_config.py) and student_notebook().
+NBGRADER_SETTINGS = {
+    "ClearSolutions": {
+        "code_stub": {"python": "# TODO: your code here\nraise NotImplementedError()"},
+        "text_stub": "YOUR ANSWER HERE",
+        "begin_solution_delimeter": "BEGIN SOLUTION",
+        "end_solution_delimeter": "END SOLUTION",
+    },
+}
+
+
+def student_notebook(text: str) -> str:
+    """The student version of a source notebook (JSON text in, JSON text out), as nbgrader's
+    ``generate_assignment`` makes it (without writing to nbgrader's database)."""
+    import nbformat
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
+                                        ClearSolutions, ComputeChecksums, IncludeHeaderFooter, LockCells)
+    from traitlets.config import Config
+
+    config = Config(copy.deepcopy(NBGRADER_SETTINGS))
+    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    resources: dict = {}
+    steps = (IncludeHeaderFooter, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
+             ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata)
+    for step in steps:
+        nb, resources = step(config=config).preprocess(nb, resources)
+    return nbformat.writes(nb) + "\n"
+
+
+def is_source_notebook(text: str) -> bool:
+    """Whether a notebook has solution regions or nbgrader cells (so it needs a student version)."""
+    cells = json.loads(text).get("cells", [])
+    return any("nbgrader" in cell.get("metadata", {}) or "BEGIN SOLUTION" in "".join(cell.get("source", ""))
+               for cell in cells)
+
+
 def stencil_files(homework: str) -> dict[Path, str]:
     """Map each stencil path of ``homework`` to the text it should have."""
     source_dir = KIT_ROOT / "solutions" / homework
     files = {}
-    for path in sorted(source_dir.rglob("*.py")):
-        if "__pycache__" in path.parts or any(part in ("outputs", "checkpoints") for part in path.relative_to(source_dir).parts):
+    for path in sorted(source_dir.rglob("*")):
+        if path.suffix not in (".py", ".ipynb") or any(
+                part in ("outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints")
+                for part in path.relative_to(source_dir).parts):
             continue
         target = KIT_ROOT / "stencil" / homework / path.relative_to(source_dir)
-        files[target] = strip_solutions(path.read_text(), str(path))
+        text = path.read_text()
+        if path.suffix == ".py":
+            files[target] = strip_solutions(text, str(path))
+        else:
+            files[target] = student_notebook(text) if is_source_notebook(text) else text
     return files
 
 

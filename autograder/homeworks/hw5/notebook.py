@@ -3,10 +3,13 @@
     python -m autograder.homeworks.hw5.notebook           # (re)write the three copies below
     python -m autograder.homeworks.hw5.notebook --check   # exit 1 if any copy differs from a fresh build
 
-``notebooks/hw5.ipynb`` is the homework's notebook. ``answer/vae.ipynb`` in the stencil (and in the
-reference solution) is the same notebook, byte for byte: students open it from their ``answer/``
-folder, run it, answer its questions and upload it in ``source.zip``. Edit the cells here, never the
-copies; a test fails when they drift.
+``notebooks/hw5.ipynb`` is the homework's notebook, an nbgrader source notebook: its written-answer
+cells hold reference answers between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` and its
+autograded cells run the public checks. ``answer/vae.ipynb`` in the reference solution is the same
+notebook, byte for byte. Students get the student version in ``stencil/hw5/answer/vae.ipynb`` (made by
+``python -m autograder.stencil hw5``, which strips the solution regions as nbgrader does): they open it
+from their ``answer/`` folder, run it, answer its questions and upload it in ``source.zip``. Edit the
+cells here, never the copies; a test fails when they drift.
 """
 from __future__ import annotations
 
@@ -17,19 +20,36 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parents[3]
 TARGETS = (
     KIT_ROOT / "notebooks" / "hw5.ipynb",
-    KIT_ROOT / "stencil" / "hw5" / "answer" / "vae.ipynb",
     KIT_ROOT / "solutions" / "hw5" / "answer" / "vae.ipynb",
 )
 
-CELLS: list[tuple[str, str]] = []
+CELLS: list[tuple[str, str, dict]] = []
 
 
-def md(text: str) -> None:
-    CELLS.append(("markdown", text.strip("\n")))
+def md(text: str, nbgrader: dict | None = None) -> None:
+    CELLS.append(("markdown", text.strip("\n"), {"nbgrader": nbgrader} if nbgrader else {}))
 
 
-def code(text: str) -> None:
-    CELLS.append(("code", text.strip("\n")))
+def code(text: str, nbgrader: dict | None = None) -> None:
+    CELLS.append(("code", text.strip("\n"), {"nbgrader": nbgrader} if nbgrader else {}))
+
+
+def answer(grade_id: str, points: int, reference: str, template: str = "") -> None:
+    """A written answer graded by a TA: the reference answer is a solution region, which the student
+    version replaces by YOUR ANSWER HERE (``template`` stays below it for the student to fill)."""
+    body = "### BEGIN SOLUTION\n" + reference.strip("\n") + "\n### END SOLUTION"
+    md(body + ("\n\n" + template.strip("\n") if template else ""),
+       {"grade": True, "grade_id": grade_id, "locked": False, "points": points, "schema_version": 3,
+        "solution": True, "task": False})
+
+
+def checks(grade_id: str, what: str, names: tuple[str, ...]) -> None:
+    """An autograded cell (one point per check) that runs some of the public checks."""
+    points = len(names)
+    code(f"# Autograded, {points} point{'s' if points > 1 else ''}: the public checks of {what}.\n"
+         f'require("hw5", HW_DIR, ' + ", ".join(f'"{name}"' for name in names) + ")",
+         {"grade": True, "grade_id": grade_id, "locked": True, "points": points, "schema_version": 3,
+          "solution": False, "task": False})
 
 
 md(r"""
@@ -107,6 +127,8 @@ def _answer_folder():
     here = Path.cwd().resolve()
     if (here / "vae.py").is_file():  # this notebook opened as answer/vae.ipynb
         return here
+    if (here / "answer" / "vae.py").is_file():  # the homework folder, as nbgrader hands it out
+        return here / "answer"
     return KIT_ROOT / "stencil" / "hw5" / "answer"
 
 
@@ -118,12 +140,15 @@ for folder in (KIT_ROOT, HW_DIR):
         sys.path.remove(str(folder))
     sys.path.insert(0, str(folder))
 
-# QUICK mode (AEKIT_QUICK=1) is for automatic checks: one epoch on a few hundred glyphs.
-QUICK = os.environ.get("AEKIT_QUICK") == "1"
+# QUICK mode (AEKIT_QUICK=1) is for automatic checks: one epoch on a few hundred glyphs. nbgrader sets
+# NBGRADER_EXECUTION when it runs the notebook (autograde, validate) and allows each cell 30 s, so
+# QUICK mode is on there too.
+QUICK = os.environ.get("AEKIT_QUICK") == "1" or bool(os.environ.get("NBGRADER_EXECUTION"))
 SEED = 0
 torch.manual_seed(SEED)
 
 import vae  # noqa: E402  (your answer/vae.py)
+from autograder.check import require  # noqa: E402  (the public checks, for the autograded cells)
 from autograder.homeworks.hw5 import scoring  # noqa: E402
 from data import signs  # noqa: E402
 
@@ -440,6 +465,19 @@ YOUR ANSWER HERE
 """)
 
 md(r"""
+## Checks of your code (autograded)
+
+The cells below run the kit's public checks on your `answer/vae.py` (the same checks as
+`python -m autograder check hw5`). When the course grades this notebook with nbgrader, each cell is worth
+the points named in its first line (5 in all), and each written answer above is graded by a TA. A cell
+that fails lists what to fix; fix your code and run the cell again. These checks only test that your
+functions are wired up right; the autograder's hidden tests and your dev and test scores go further.
+""")
+
+checks("checks_losses", "reparametrize, kld and vae_loss", ("reparametrize_shape", "kld_zero", "loss_bce_only"))
+checks("checks_model", "the VAE, train_vae and encode", ("forward_shapes", "short_training"))
+
+md(r"""
 ## 10. Hand in
 
 From the kit's folder:
@@ -465,9 +503,9 @@ def build():
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    for index, (kind, source) in enumerate(CELLS):
+    for index, (kind, source, metadata) in enumerate(CELLS):
         maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        cell = maker(source)
+        cell = maker(source, metadata=metadata)
         cell["id"] = f"hw5-{index:02d}"
         nb.cells.append(cell)
     nbformat.validate(nb)

@@ -19,5 +19,7 @@ SPEC = HomeworkSpec(
     upload_files=("source.zip", "output.zip"),
     prepare="autograder.homeworks.hw5.submission:prepare",
     packaging="autograder.homeworks.hw5.packaging",
-    extra={"run": ("answer/vae.py",), "grade_table": "grade_table_seed.csv"},
+    extra={"run": ("answer/vae.py",), "grade_table": "grade_table_seed.csv",
+           # public by design: students score their own dev codes with the grader's scoring
+           "release_modules": ("scoring.py", "grade_table_seed.csv")},
 )
