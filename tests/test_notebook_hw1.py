@@ -62,7 +62,7 @@ def test_hw1_notebook_is_stored_clean_and_parses():
         except SyntaxError as err:
             pytest.fail(f"code cell {index} is not valid Python: {err}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert text.count("YOUR ANSWER HERE") >= 4
+    assert text.count("### BEGIN SOLUTION") >= 4  # reference answers (nbgrader source notebook)
     assert "zipsrc.py hw1" in text and "zipout.py hw1" in text
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     for name in ("AEKIT_HW1_DIR", "AEKIT_QUICK", "sample_uniform", "sample_gaussian", "encode_dataset",

@@ -55,7 +55,7 @@ def test_hw2_notebook_is_stored_clean_and_parses():
         assert cell.get("outputs") == [] and cell.get("execution_count") is None, f"cell {index} has outputs"
         ast.parse(_strip_magics(cell.source), filename=f"hw2.ipynb cell {index}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert text.count("YOUR ANSWER HERE") >= 4
+    assert text.count("### BEGIN SOLUTION") >= 4  # reference answers (nbgrader source notebook)
     assert "zipsrc.py hw2" in text and "zipout.py hw2" in text
     assert "Open Font License" in text and "Apache" in text
 

@@ -40,7 +40,7 @@ def test_hw5_notebook_is_stored_clean_and_parses():
         assert cell.get("outputs") == [] and cell.get("execution_count") is None, f"cell {index} has outputs"
         ast.parse(_strip_magics(cell.source), filename=f"hw5.ipynb cell {index}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert text.count("YOUR ANSWER HERE") >= 4
+    assert text.count("### BEGIN SOLUTION") >= 4  # reference answers (nbgrader source notebook)
     assert "zipsrc.py hw5" in text and "zipout.py hw5" in text and "Contributions" in text
     assert "AEKIT_HW5_DIR" in "\n".join(cell.source for cell in nb.cells)
 

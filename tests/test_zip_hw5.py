@@ -157,7 +157,8 @@ def test_zipout_refuses_malformed_codes(hw, capsys, case, words):
     assert "dev.npy" in err or case == "mismatch"
 
 
-def test_stencil_and_solution_notebooks_are_the_generated_copies():
+def test_notebook_and_solution_copy_are_the_generated_notebook():
+    """(The stencil's student copy is checked by test_stencil: it is the stripped version.)"""
     from autograder.homeworks.hw5 import notebook
 
     fresh = notebook.text()
