@@ -21,8 +21,9 @@ def check(homework: str, folder: Path | None = None, progress=None) -> list[Test
     spec = load_spec(homework)
     checks = load_checks(homework)
     folder = Path(folder) if folder else spec.student_folder
-    with unpacked(folder, spec.source_files) as workdir:
-        missing = [name for name in spec.source_files if not (workdir / name).is_file()]
+    code = tuple(name for name in spec.source_files if name.endswith(".py"))  # the checks test code only
+    with unpacked(folder, code) as workdir:
+        missing = [name for name in code if not (workdir / name).is_file()]
         if missing:
             message = f"{folder} has no {', '.join(missing)}."
             return [TestResult(c.name, 0.0, float(c.points), message) for c in checks]

@@ -426,9 +426,20 @@ Answer in the cells below (replace the placeholder text).
 and your VAE. What do the numbers tell you about your codes?
 """)
 
-md(r"""
-YOUR ANSWER HERE
+answer("q1", 3, r"""
+| codes | dev score |
+|---|---|
+| random (16 numbers) | 0.2 |
+| raw pixels (4,096 numbers) | 28.2 |
+| default (2 numbers, 1 epoch) | 5.7 |
+| your VAE (16 numbers, 30 epochs) | 36.2 |
 
+These are reference values with seed 0 on one CPU thread. Across seeds, the default scores 3 to 6 and the reference VAE 33 to 38. More threads can shift it by a point or two.
+
+Random codes score about 0, as a chance-corrected ARI should. The default's 2-number code keeps a little shape information, but far too little to separate 50 letters. The VAE's 16-number codes beat even the raw pixels, which are 256 times longer. Ward clustering of pixels mostly compares where ink falls, so the same letter drawn slightly shifted or slanted looks different. The conv encoder, trained on distorted inputs, maps such variants to nearby codes. The score is still far from 100, though: many letters, and especially upper/lower-case pairs, are still mixed, so the codes recover the alphabet only in part.
+
+*Full marks:* the four values filled in and plausible (random ≈ 0, pixels ≈ 28, default ≈ 3–6, a working VAE well above the default, about 30–38 for a reference-like model); the VAE is compared with pixels and the default with a reason (compact code, invariance); the scores are noted as far from perfect.
+""", template=r"""
 | codes | dev score |
 |---|---|
 | random | |
@@ -442,23 +453,52 @@ md(r"""
 help? Give the numbers.
 """)
 
-md("YOUR ANSWER HERE")
+answer("q2", 5, r"""
+Reference values (dev, seed 0, one thread; the reference is Z = 16, 30 epochs, β = 1, distortion on, **36.2**):
+
+- **Distortion** of the encoder's input helped most. Switching it off drops the score to **29.0**, although the training loss falls (606 vs 1013): the model reconstructs better but encodes each writer's slant and placement.
+- **Epochs**: 10 epochs give 33.8 and 30 give 36.2, so a modest gain.
+- **KL weight**: β = 0.25 gives 32.1 (worse, a less regular code space); β = 4 gives 37.4.
+- **Code size**: Z = 8 gives 33.6 and Z = 32 gives 38.1.
+
+The reference's spread over seeds is 32.8 to 38.4, so changes of 1 to 2 points (β = 4, Z = 32) are within noise and would need several seeds to confirm. Only the distortion effect and the drop for a small β or a short training are clearly real. A lower training loss did not mean a better score.
+
+*Full marks:* at least two changes reported with before/after dev scores; identifies what helped most (for a reference-like model, distortion/augmentation, ~+7) and what did not; judges differences against seed noise (a few points) rather than over-reading a single run.
+""")
 
 md(r"""
 **Q3.** Look at the clusters in section 7. Which letters end up together, and why? Is the number of
 letters $C$ the best number of clusters for your codes?
 """)
 
-md("YOUR ANSWER HERE")
+answer("q3", 5, r"""
+With the reference codes at $k = C = 50$, the mixed clusters are mostly of two kinds.
+
+**Case pairs that look the same once cropped and stretched:** W/w, S/s, V/v, K/k, P/p, and the vertical strokes I, l, i and j. Cropping to the bounding box removes size and baseline position, which are the only cues that separate these letters. No model can split them from the image.
+
+**Letters with similar strokes:** g/y (descender with a loop), b/h, R/k, B/S/s, f/p, H/N, a/u, m/n and T/r. These differ in one small stroke, such as a closed bowl or a crossbar, which a blurry reconstruction and a 16-number code easily lose. Some letters (T, L, W) form fairly pure clusters.
+
+On the choice of $k$, the reference's dev ARI is almost flat: 35.9, 36.9, 35.9, **38.1**, 36.9, 35.6 and 34.4 for $k = 35 \dots 65$. $C$ happens to be the best, but anything from 40 to 55 is within 2 points. Because about ten case pairs cannot be separated, fewer clusters than $C$ cost little.
+
+*Full marks:* names concrete confused letters seen in the student's clusters; explains the confusions (case pairs are identical after cropping/scaling, similar stroke shapes); answers the k question from the per-k plot, e.g. a flat curve with a peak near C, and relates it to indistinguishable pairs.
+""")
 
 md(r"""
 **Q4. Contributions.** List every member of your group and what each of them did (code, experiments,
 write-up). Every member must appear here.
 """)
 
-md(r"""
-YOUR ANSWER HERE
+answer("q4", 2, r"""
+*There is no reference answer; the TA checks the table against these criteria.*
 
+- **Complete:** every member of the group appears by name, and the names match the group registered for the submission. A member who did nothing must still be listed, with "no contribution" stated.
+- **Specific:** each row names concrete work in at least one of code (which functions of `answer/vae.py`, for example `kld`/`vae_loss`, the VAE architecture, the training loop or `encode`), experiments (which settings were tried, for example `BETA`, `LATENT_DIM` or distortion) and write-up (which questions). Vague entries such as "helped" or "everything" are not enough.
+- **Consistent:** taken together, the rows cover the code, the experiments reported in Q2 and the write-up, and no row contradicts another.
+
+Give 2 points when all three hold, 1 when the list is complete but vague, and 0 when a member is missing or the table is empty. A single-person group writes one row that covers everything. The TA does not judge how fair the split is; that is a matter for the group.
+
+*Full marks:* every member listed; a concrete contribution per member (code, experiments, write-up); the rows together account for the whole submission.
+""", template=r"""
 | member | contribution |
 |---|---|
 | | |
