@@ -51,3 +51,30 @@ def test_committed_stencil_equals_a_fresh_generation(homework):
         assert "BEGIN SOLUTION" not in text
         ast.parse(text)
     assert main([homework, "--check"]) == 0
+
+
+def test_a_source_notebook_becomes_the_student_version_nbgrader_makes():
+    import json
+
+    import nbformat
+
+    from autograder.stencil import is_source_notebook, student_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    answer = nbformat.v4.new_markdown_cell("**Your answer:**\n\n### BEGIN SOLUTION\nThe KL term.\n### END SOLUTION")
+    answer.metadata["nbgrader"] = {"grade": True, "grade_id": "q1", "locked": False, "points": 5,
+                                   "schema_version": 3, "solution": True, "task": False}
+    check = nbformat.v4.new_code_cell("assert 1 + 1 == 2")
+    check.metadata["nbgrader"] = {"grade": True, "grade_id": "c1", "locked": True, "points": 1,
+                                  "schema_version": 3, "solution": False, "task": False}
+    check.outputs = [nbformat.v4.new_output("stream", text="left over\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("Intro"), answer, check]
+    text = nbformat.writes(nb)
+    assert is_source_notebook(text) and not is_source_notebook(nbformat.writes(nbformat.v4.new_notebook()))
+    student = json.loads(student_notebook(text))
+    cells = student["cells"]
+    assert "".join(cells[0]["source"]) == "Intro"
+    assert "".join(cells[1]["source"]) == "**Your answer:**\n\nYOUR ANSWER HERE"
+    assert cells[2]["outputs"] == [] and cells[2]["metadata"]["nbgrader"]["checksum"]
+    assert cells[2]["metadata"]["editable"] is False  # nbgrader locks the autograded cell
