@@ -6,46 +6,17 @@ import ast
 import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from notebook_support import kit_outputs, mnist_available, strip_magics
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = KIT_ROOT / "notebooks" / "hw1.ipynb"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _strip_magics(source: str) -> str:
-    """Blank out IPython-only lines (``%magic`` and ``!shell``) so the rest parses as Python."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
-def _kit_outputs() -> dict[str, int]:
-    """Files (and their modification times) under the kit's own hw1 outputs/ and checkpoints/."""
-    found = {}
-    for kind in ("stencil", "solutions"):
-        for sub in ("outputs", "checkpoints"):
-            folder = KIT_ROOT / kind / "hw1" / sub
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    found[str(path)] = path.stat().st_mtime_ns
-    return found
-
-
-def _mnist_available() -> bool:
-    if str(KIT_ROOT) not in sys.path:
-        sys.path.insert(0, str(KIT_ROOT))
-    from data import mnist
-    from data.store import DataError
-
-    try:
-        mnist.load("train")
-    except DataError:
-        return False
-    return True
 
 
 def test_hw1_notebook_is_stored_clean_and_parses():
@@ -58,7 +29,7 @@ def test_hw1_notebook_is_stored_clean_and_parses():
         assert cell.get("outputs") == [], f"cell {index} was stored with outputs"
         assert cell.get("execution_count") is None, f"cell {index} was stored with an execution count"
         try:
-            ast.parse(_strip_magics(cell.source), filename=f"hw1.ipynb cell {index}")
+            ast.parse(strip_magics(cell.source), filename=f"hw1.ipynb cell {index}")
         except SyntaxError as err:
             pytest.fail(f"code cell {index} is not valid Python: {err}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
@@ -76,7 +47,7 @@ def test_hw1_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
 
     from autograder.homeworks import load_spec
 
-    if not _mnist_available():
+    if not mnist_available():
         pytest.skip("MNIST is not available offline (see data/store.py for where it is looked for)")
 
     hw_dir = tmp_path / "hw1"
@@ -87,7 +58,7 @@ def test_hw1_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("AEKIT_ROOT", raising=False)  # the notebook must find the kit by itself
 
-    before = _kit_outputs()
+    before = kit_outputs("hw1")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(KIT_ROOT / "notebooks")}})
@@ -115,4 +86,4 @@ def test_hw1_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
             assert 0 < record["test_squared_error"] < 150
     for likelihood in ("gaussian", "bernoulli"):
         assert (hw_dir / "checkpoints" / f"ae_{likelihood}.pt").is_file()
-    assert _kit_outputs() == before, "the notebook wrote into the kit's own homework folders"
+    assert kit_outputs("hw1") == before, "the notebook wrote into the kit's own homework folders"

@@ -13,24 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from notebook_support import kit_outputs, strip_magics
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = KIT_ROOT / "notebooks" / "hw2.ipynb"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _strip_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
-def _kit_outputs() -> dict[str, int]:
-    found = {}
-    for kind in ("stencil", "solutions"):
-        for sub in ("outputs", "checkpoints"):
-            folder = KIT_ROOT / kind / "hw2" / sub
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    found[str(path)] = path.stat().st_mtime_ns
-    return found
 
 
 def _emoji_available() -> bool:
@@ -53,7 +40,7 @@ def test_hw2_notebook_is_stored_clean_and_parses():
         if cell.cell_type != "code":
             continue
         assert cell.get("outputs") == [] and cell.get("execution_count") is None, f"cell {index} has outputs"
-        ast.parse(_strip_magics(cell.source), filename=f"hw2.ipynb cell {index}")
+        ast.parse(strip_magics(cell.source), filename=f"hw2.ipynb cell {index}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     assert text.count("### BEGIN SOLUTION") >= 4  # reference answers (nbgrader source notebook)
     assert "zipsrc.py hw2" in text and "zipout.py hw2" in text
@@ -74,7 +61,7 @@ def test_hw2_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("AEKIT_ROOT", raising=False)
 
-    before = _kit_outputs()
+    before = kit_outputs("hw2")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(KIT_ROOT / "notebooks")}})
@@ -97,4 +84,4 @@ def test_hw2_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
         assert (hw_dir / "checkpoints" / f"{name}.pt").is_file()
         assert (hw_dir / "checkpoints" / f"latents_{name}.pt").is_file()
     assert 0 <= json.loads((hw_dir / "outputs" / "losses_aux.json").read_text())["test_accuracy"] <= 1
-    assert _kit_outputs() == before, "the notebook wrote into the kit's own homework folders"
+    assert kit_outputs("hw2") == before, "the notebook wrote into the kit's own homework folders"

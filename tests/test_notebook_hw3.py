@@ -13,42 +13,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from notebook_support import kit_outputs, mnist_available, strip_magics
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = KIT_ROOT / "notebooks"
 HW3_NOTEBOOK = NOTEBOOKS / "hw3.ipynb"
 HW3_OUTPUTS = ("interpolation_same_digit.png", "interpolation_different_digits.png", "losses.json")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _strip_magics(source: str) -> str:
-    """Blank out IPython-only lines (``%magic`` and ``!shell``) so the rest parses as Python."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
-def _kit_outputs() -> dict[str, int]:
-    """Files (and their modification times) under the kit's own hw3 outputs/ and checkpoints/."""
-    found = {}
-    for kind in ("stencil", "solutions"):
-        for sub in ("outputs", "checkpoints"):
-            folder = KIT_ROOT / kind / "hw3" / sub
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    found[str(path)] = path.stat().st_mtime_ns
-    return found
-
-
-def _mnist_available() -> bool:
-    if str(KIT_ROOT) not in sys.path:
-        sys.path.insert(0, str(KIT_ROOT))
-    from data import mnist
-    from data.store import DataError
-
-    try:
-        mnist.load("train")
-        mnist.load("test")
-    except DataError:
-        return False
-    return True
 
 
 def test_hw3_notebook_is_stored_clean_and_parses():
@@ -62,7 +33,7 @@ def test_hw3_notebook_is_stored_clean_and_parses():
         assert cell.get("outputs") == [], f"cell {index} was stored with outputs"
         assert cell.get("execution_count") is None, f"cell {index} was stored with an execution count"
         try:
-            ast.parse(_strip_magics(cell.source), filename=f"hw3.ipynb cell {index}")
+            ast.parse(strip_magics(cell.source), filename=f"hw3.ipynb cell {index}")
         except SyntaxError as err:
             pytest.fail(f"code cell {index} is not valid Python: {err}")
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
@@ -76,7 +47,7 @@ def test_hw3_notebook_is_stored_clean_and_parses():
 def test_hw3_notebook_runs_in_quick_mode_and_its_outputs_make_the_writeup(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
-    if not _mnist_available():
+    if not mnist_available():
         pytest.skip("MNIST is not available offline (see data/store.py for where it is looked for)")
 
     hw_dir = tmp_path / "hw3"
@@ -86,7 +57,7 @@ def test_hw3_notebook_runs_in_quick_mode_and_its_outputs_make_the_writeup(tmp_pa
     monkeypatch.setenv("AEKIT_HW3_DIR", str(hw_dir))
     monkeypatch.delenv("AEKIT_ROOT", raising=False)  # the notebook must find the kit by itself
 
-    before = _kit_outputs()
+    before = kit_outputs("hw3")
     nb = nbformat.read(HW3_NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
@@ -104,7 +75,7 @@ def test_hw3_notebook_runs_in_quick_mode_and_its_outputs_make_the_writeup(tmp_pa
     assert record["model"] == "vae" and len(record["per_image_loss"]) == record["args"]["num_epochs"] == 1
     assert all(math.isfinite(v) and v > 0 for v in record["per_image_loss"] + [record["test_loss"]])
     assert (hw_dir / "checkpoints" / "vae.pt").is_file()
-    assert _kit_outputs() == before, "the notebook wrote into the kit's own homework folders"
+    assert kit_outputs("hw3") == before, "the notebook wrote into the kit's own homework folders"
 
     # The hand-in step the notebook describes: zipout.py hw3 on the notebook's outputs.
     if str(KIT_ROOT) not in sys.path:

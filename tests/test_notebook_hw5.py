@@ -11,23 +11,10 @@ import nbformat
 import numpy as np
 import pytest
 
+from notebook_support import kit_outputs, strip_magics
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = KIT_ROOT / "notebooks" / "hw5.ipynb"
-
-
-def _strip_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
-def _kit_outputs() -> dict[str, int]:
-    """Files (and modification times) under the kit's own hw5 outputs/ folders."""
-    found = {}
-    for kind in ("stencil", "solutions"):
-        for folder in ((KIT_ROOT / kind / "hw5" / "outputs"), (KIT_ROOT / kind / "hw5" / "answer" / "outputs")):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    found[str(path)] = path.stat().st_mtime_ns
-    return found
 
 
 def test_hw5_notebook_is_stored_clean_and_parses():
@@ -38,7 +25,7 @@ def test_hw5_notebook_is_stored_clean_and_parses():
         if cell.cell_type != "code":
             continue
         assert cell.get("outputs") == [] and cell.get("execution_count") is None, f"cell {index} has outputs"
-        ast.parse(_strip_magics(cell.source), filename=f"hw5.ipynb cell {index}")
+        ast.parse(strip_magics(cell.source), filename=f"hw5.ipynb cell {index}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     assert text.count("### BEGIN SOLUTION") >= 4  # reference answers (nbgrader source notebook)
     assert "zipsrc.py hw5" in text and "zipout.py hw5" in text and "Contributions" in text
@@ -55,7 +42,7 @@ def test_hw5_notebook_runs_in_quick_mode_against_the_reference(tmp_path, monkeyp
     monkeypatch.setenv("AEKIT_QUICK", "1")
     monkeypatch.setenv("AEKIT_HW5_DIR", str(hw / "answer"))
     monkeypatch.delenv("AEKIT_ROOT", raising=False)  # the notebook must find the kit by itself
-    before = _kit_outputs()
+    before = kit_outputs("hw5")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}})
@@ -72,4 +59,4 @@ def test_hw5_notebook_runs_in_quick_mode_against_the_reference(tmp_path, monkeyp
         codes = np.load(hw / "outputs" / f"{split}.npy", allow_pickle=False)
         assert codes.dtype == np.float32 and codes.shape[0] == sizes[split] and 1 <= codes.shape[1] <= 32
     assert any("your dev score" in "".join(o.get("text", "")) for c in nb.cells for o in c.get("outputs", []))
-    assert _kit_outputs() == before, "the notebook wrote into the kit's own homework folders"
+    assert kit_outputs("hw5") == before, "the notebook wrote into the kit's own homework folders"

@@ -5,12 +5,13 @@ import ast
 import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from notebook_support import kit_outputs, mnist_available, strip_magics
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = KIT_ROOT / "notebooks"
@@ -27,40 +28,6 @@ HW4_OUTPUTS = (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _strip_magics(source: str) -> str:
-    """Blank out IPython-only lines (``%magic`` and ``!shell``) so the rest parses as Python."""
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        lines.append("" if stripped.startswith(("%", "!")) else line)
-    return "\n".join(lines)
-
-
-def _repo_outputs() -> dict[str, int]:
-    """Files (and their modification times) under the kit's own hw4 outputs/ and checkpoints/."""
-    found = {}
-    for kind in ("stencil", "solutions"):
-        for sub in ("outputs", "checkpoints"):
-            folder = KIT_ROOT / kind / "hw4" / sub
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    found[str(path)] = path.stat().st_mtime_ns
-    return found
-
-
-def _mnist_available() -> bool:
-    if str(KIT_ROOT) not in sys.path:
-        sys.path.insert(0, str(KIT_ROOT))
-    from data import mnist
-    from data.store import DataError
-
-    try:
-        mnist.load("train")
-    except DataError:
-        return False
-    return True
-
-
 def test_hw4_notebook_is_stored_clean_and_parses():
     nb = nbformat.read(HW4_NOTEBOOK, as_version=4)
     nbformat.validate(nb)
@@ -73,7 +40,7 @@ def test_hw4_notebook_is_stored_clean_and_parses():
         assert cell.get("outputs") == [], f"cell {index} was stored with outputs"
         assert cell.get("execution_count") is None, f"cell {index} was stored with an execution count"
         try:
-            ast.parse(_strip_magics(cell.source), filename=f"hw4.ipynb cell {index}")
+            ast.parse(strip_magics(cell.source), filename=f"hw4.ipynb cell {index}")
         except SyntaxError as err:
             pytest.fail(f"code cell {index} is not valid Python: {err}")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
@@ -85,7 +52,7 @@ def test_hw4_notebook_is_stored_clean_and_parses():
 def test_hw4_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
-    if not _mnist_available():
+    if not mnist_available():
         pytest.skip("MNIST is not available offline (see data/store.py for where it is looked for)")
 
     hw_dir = tmp_path / "hw4"
@@ -95,7 +62,7 @@ def test_hw4_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("AEKIT_HW4_DIR", str(hw_dir))
     monkeypatch.delenv("AEKIT_ROOT", raising=False)  # the notebook must find the kit by itself
 
-    before = _repo_outputs()
+    before = kit_outputs("hw4")
     nb = nbformat.read(HW4_NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
@@ -121,4 +88,4 @@ def test_hw4_notebook_runs_in_quick_mode(tmp_path, monkeypatch):
         assert all(math.isfinite(loss) and loss > 0 for loss in record["per_image_loss"])
     assert (hw_dir / "checkpoints" / "vae.pt").is_file()
     assert (hw_dir / "checkpoints" / "cvae.pt").is_file()
-    assert _repo_outputs() == before, "the notebook wrote into the kit's own homework folders"
+    assert kit_outputs("hw4") == before, "the notebook wrote into the kit's own homework folders"

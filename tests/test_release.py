@@ -18,7 +18,7 @@ import pytest
 
 from autograder.homeworks import KIT_ROOT, available, load_checks, load_spec
 from autograder.release import write_release
-from autograder.stencil import BEGIN, END, stencil_files
+from autograder.stencil import stencil_files
 
 GENERIC = 20  # solution lines shorter than this ("else:", "loss.backward()") are only searched in pairs
 PRIVATE_MODULES = ("hidden.py", "measure.py", "baselines.py", "submission.py")
