@@ -26,16 +26,15 @@ import time
 import zipfile
 from pathlib import Path
 
-from .homeworks import KIT_ROOT, PUBLIC_PARTS, available, load_spec
+from .homeworks import KIT_ROOT, available, load_spec, public_files
 from .stencil import stencil_files, student_notebook
 
 STUDENT_TEMPLATES = KIT_ROOT / "autograder" / "student"
-# The autograder files a student needs to run the public checks and the packaging scripts.
-CORE = (
-    "autograder/__init__.py", "autograder/__main__.py", "autograder/cli.py", "autograder/check.py",
-    "autograder/packaging.py", "autograder/homeworks/__init__.py",
-    "autograder/pipeline/__init__.py", "autograder/pipeline/score.py", "autograder/pipeline/isolate.py",
-    "autograder/pipeline/accounts.py", "autograder/pipeline/child.py", "autograder/pipeline/wire.py",
+# Beyond what a sandbox gets (homeworks.public_files: the child side, the data loaders, each
+# homework's public parts), the files a student needs for the check verb and the packaging scripts.
+CHECK_RUNTIME = (
+    "autograder/__main__.py", "autograder/cli.py", "autograder/check.py", "autograder/packaging.py",
+    "autograder/pipeline/score.py", "autograder/pipeline/isolate.py", "autograder/pipeline/accounts.py",
     "autograder/pipeline/unpack.py", "autograder/pipeline/report.py", "autograder/pipeline/expect.py",
 )
 # Never in a release, whatever a spec says (the grader's side of every homework).
@@ -50,13 +49,16 @@ class ReleaseError(RuntimeError):
     pass
 
 
-def _homework_modules(homework: str) -> list[str]:
+def _homework_files(homework: str) -> list[str]:
+    """The kit files a student needs for ``homework``: what its sandbox gets, its packaging hook
+    and the modules its spec lists in ``extra["release_modules"]``."""
     spec = load_spec(homework)
+    files = [path.as_posix() for path in public_files(spec.agent)]
     folder = Path("autograder", "homeworks", homework)
-    names = list(PUBLIC_PARTS) + list(spec.extra.get("agent_modules", ())) + list(spec.extra.get("release_modules", ()))
+    names = list(spec.extra.get("release_modules", ()))
     if spec.packaging:
         names.append(spec.packaging.rsplit(".", 1)[-1] + ".py")
-    return [(folder / name).as_posix() for name in dict.fromkeys(names) if (KIT_ROOT / folder / name).is_file()]
+    return files + [(folder / name).as_posix() for name in names if (KIT_ROOT / folder / name).is_file()]
 
 
 def _homework_table() -> str:
@@ -76,17 +78,15 @@ def release_files() -> dict[str, bytes]:
     def add_file(relative: str) -> None:
         files[relative] = (KIT_ROOT / relative).read_bytes()
 
-    for relative in CORE:
+    for relative in CHECK_RUNTIME:
         add_file(relative)
     for homework in available():
-        for relative in _homework_modules(homework):
+        for relative in _homework_files(homework):
             add_file(relative)
         for path, text in stencil_files(homework).items():
             files[path.relative_to(KIT_ROOT).as_posix()] = text.encode()
         spec = load_spec(homework)
         files[f"notebooks/{homework}.ipynb"] = student_notebook((KIT_ROOT / spec.notebook).read_text()).encode()
-    for path in sorted((KIT_ROOT / "data").glob("*.py")):
-        add_file(path.relative_to(KIT_ROOT).as_posix())
     for name in ("zipsrc.py", "zipout.py"):
         add_file(name)
     files["requirements.txt"] = (STUDENT_TEMPLATES / "requirements.txt").read_bytes()
