@@ -29,61 +29,68 @@ def _have(verb: str) -> bool:
     return importlib.util.find_spec(f"autograder.{verb}") is not None
 
 
+def _grade_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("submission", help="a folder or a zip made by zipsrc.py")
+    parser.add_argument("--out", default="results.json", help="where to write results.json (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds allowed for each training run (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=2, choices=(1, 2),
+                        help="student processes that train at once: 2 is faster, 1 halves peak memory; "
+                             "scores are identical (default: %(default)s)")
+    parser.add_argument("--only", metavar="TEXT",
+                        help="run only the tests whose name contains TEXT (to re-run one test; the score "
+                             "then covers those tests only)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads of the grader's own process (default: torch's choice)")
+    parser.add_argument("--meta", help="also write how student code failed and what the sandbox enforced "
+                                       "(JSON, for the batch verb)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("submissions", help="a folder holding one zip or folder per student, named by student id")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="submissions graded at once, one CPU core each (default: %(default)s)")
+    parser.add_argument("--csv", default="grades.csv", help="grade table to write (default: %(default)s)")
+    parser.add_argument("--out-dir", default="results", help="one folder per student (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="grade again submissions already graded")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds allowed for each training run (default: %(default)s)")
+    parser.add_argument("--limit", type=float, default=3600.0,
+                        help="seconds one whole grading may take before it is stopped (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    parser.add_argument("--only", metavar="TEXT", help="run only the tests whose name contains TEXT")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _gradescope_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("--out", help="zip to write (default: dist/HW_gradescope.zip)")
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("folder", nargs="?", help="your homework folder (default: stencil/HW)")
+
+
+def _release_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="folder to write the release into (replaced if it is an earlier release)")
+    parser.add_argument("--zip", help="also write the release as this zip file")
+
+
+ARGUMENTS = {"grade": _grade_arguments, "batch": _batch_arguments, "gradescope": _gradescope_arguments,
+             "check": _check_arguments, "release": _release_arguments}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="The course kit's autograder.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    grade = verbs.add_parser("grade", help=VERBS["grade"], description=VERBS["grade"])
-    grade.add_argument("homework", help="hw1 ... hw5")
-    grade.add_argument("submission", help="a folder or a zip made by zipsrc.py")
-    grade.add_argument("--out", default="results.json", help="where to write results.json (default: %(default)s)")
-    grade.add_argument("--timeout", type=float, default=1800.0,
-                       help="seconds allowed for each training run (default: %(default)s)")
-    grade.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
-    grade.add_argument("--jobs", type=int, default=2, choices=(1, 2),
-                       help="student processes that train at once: 2 is faster, 1 halves peak memory; "
-                            "scores are identical (default: %(default)s)")
-    grade.add_argument("--only", metavar="TEXT",
-                       help="run only the tests whose name contains TEXT (to re-run one test; the score "
-                            "then covers those tests only)")
-    grade.add_argument("--threads", type=int, default=0,
-                       help="torch threads of the grader's own process (default: torch's choice)")
-    grade.add_argument("--meta", help="also write how student code failed and what the sandbox enforced "
-                                      "(JSON, for the batch verb)")
-    grade.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    batch = verbs.add_parser("batch", help=VERBS["batch"], description=VERBS["batch"])
-    batch.add_argument("homework", help="hw1 ... hw5")
-    batch.add_argument("submissions", help="a folder holding one zip or folder per student, named by student id")
-    batch.add_argument("--workers", type=int, default=1,
-                       help="submissions graded at once, one CPU core each (default: %(default)s)")
-    batch.add_argument("--csv", default="grades.csv", help="grade table to write (default: %(default)s)")
-    batch.add_argument("--out-dir", default="results", help="one folder per student (default: %(default)s)")
-    batch.add_argument("--force", action="store_true", help="grade again submissions already graded")
-    batch.add_argument("--timeout", type=float, default=1800.0,
-                       help="seconds allowed for each training run (default: %(default)s)")
-    batch.add_argument("--limit", type=float, default=3600.0,
-                       help="seconds one whole grading may take before it is stopped (default: %(default)s)")
-    batch.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
-    batch.add_argument("--only", metavar="TEXT", help="run only the tests whose name contains TEXT")
-    batch.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    bundle = verbs.add_parser("gradescope", help=VERBS["gradescope"], description=VERBS["gradescope"])
-    bundle.add_argument("homework", help="hw1 ... hw5")
-    bundle.add_argument("--out", help="zip to write (default: dist/HW_gradescope.zip)")
-
-    check = verbs.add_parser("check", help=VERBS["check"], description=VERBS["check"])
-    check.add_argument("homework", help="hw1 ... hw5")
-    check.add_argument("folder", nargs="?", help="your homework folder (default: stencil/HW)")
-
-    release = verbs.add_parser("release", help=VERBS["release"], description=VERBS["release"])
-    release.add_argument("--out", required=True, help="folder to write the release into (replaced if it is an earlier release)")
-    release.add_argument("--zip", help="also write the release as this zip file")
-
-    for verb in list(verbs.choices):
-        if not _have(verb):  # a student's release: hide the grader's verbs
-            del verbs.choices[verb]
-            verbs._choices_actions = [a for a in verbs._choices_actions if a.dest != verb]
+    for verb, add_arguments in ARGUMENTS.items():
+        if _have(verb):  # a student's release holds only the check verb
+            add_arguments(verbs.add_parser(verb, help=VERBS[verb], description=VERBS[verb]))
     return parser
 
 
