@@ -22,13 +22,12 @@ import shutil
 from pathlib import Path
 
 from .homeworks import KIT_ROOT, available, load_spec
-from .stencil import NBGRADER_SETTINGS
+from .stencil import GENERATED, NBGRADER_SETTINGS
 
 COURSE_ID = "aekit"
 # nbgrader's default per-cell limit. The notebooks stay under it: when nbgrader runs them it sets
 # NBGRADER_EXECUTION, and every training cell then runs a short version (like AEKIT_QUICK=1).
 CELL_TIMEOUT = 30
-SKIPPED = ("outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints")
 
 
 def source_files(homework: str) -> dict[str, Path]:
@@ -37,7 +36,7 @@ def source_files(homework: str) -> dict[str, Path]:
     files = {f"{homework}.ipynb": KIT_ROOT / spec.notebook}
     for path in sorted(spec.stencil_dir.rglob("*")):
         relative = path.relative_to(spec.stencil_dir)
-        if path.is_file() and path.suffix != ".ipynb" and not any(part in SKIPPED for part in relative.parts):
+        if path.is_file() and path.suffix != ".ipynb" and not any(part in GENERATED for part in relative.parts):
             files[relative.as_posix()] = path
     return files
 
@@ -58,7 +57,7 @@ def build_source(folder: Path) -> list[str]:
         if target.is_dir():
             for path in sorted(target.rglob("*"), reverse=True):
                 relative = path.relative_to(target).as_posix()
-                if path.is_file() and relative not in wanted and not any(p in SKIPPED for p in Path(relative).parts):
+                if path.is_file() and relative not in wanted and not any(p in GENERATED for p in Path(relative).parts):
                     path.unlink()
                     changed.append(f"{homework}/{relative} (removed)")
     return changed
@@ -80,7 +79,7 @@ def configure(c, course_root: Path) -> None:
     build_source(course_root / "source")
     c.CourseDirectory.root = str(course_root)
     c.CourseDirectory.course_id = COURSE_ID
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", *SKIPPED[:2]]
+    c.CourseDirectory.ignore = sorted({*GENERATED, "*.pyc", "feedback", ".*"})
     c.Autograde.exclude_overwriting = exclude_overwriting()
     c.Execute.timeout = CELL_TIMEOUT
     for section, values in NBGRADER_SETTINGS.items():

@@ -26,6 +26,8 @@ from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+# Folders a homework's code or Jupyter writes into; never part of a stencil or a release.
+GENERATED = ("outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints")
 _DEF = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+(\w+)")
 
 
@@ -99,9 +101,7 @@ def stencil_files(homework: str) -> dict[Path, str]:
     source_dir = KIT_ROOT / "solutions" / homework
     files = {}
     for path in sorted(source_dir.rglob("*")):
-        if path.suffix not in (".py", ".ipynb") or any(
-                part in ("outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints")
-                for part in path.relative_to(source_dir).parts):
+        if path.suffix not in (".py", ".ipynb") or any(part in GENERATED for part in path.relative_to(source_dir).parts):
             continue
         target = KIT_ROOT / "stencil" / homework / path.relative_to(source_dir)
         text = path.read_text()
