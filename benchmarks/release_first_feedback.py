@@ -22,6 +22,8 @@ import zipfile
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT_ROOT))
+from data import store  # noqa: E402
 
 
 def timed(label: str, func):
@@ -59,9 +61,8 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
                                                            "PIP_CONFIG_FILE", "AEKIT_DATA", "AEKIT_CACHE")}
         env.update(HOME=str(home), MPLBACKEND="Agg")
-        shared = KIT_ROOT.parent / "shared" / "data"
-        if "AEKIT_DATA" not in env and shared.is_dir():
-            env["AEKIT_DATA"] = str(shared)  # offline machines: the course's copy of the data
+        if store.data_root():
+            env["AEKIT_DATA"] = store.data_root()  # offline machines: the course's copy of the data
         if not args.no_install:
             _, seconds = timed("python -m venv .venv", lambda: subprocess.run(
                 [sys.executable, "-m", "venv", str(kit / ".venv")], check=True))

@@ -43,13 +43,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("AEKIT_CACHE") or KIT_ROOT / "data" / "cache")
 
 
+def shared_dir() -> Path:
+    """The course's shared copy of the data, ``../shared/data`` beside the kit."""
+    return KIT_ROOT.parent / "shared" / "data"
+
+
+def data_root() -> str:
+    """The data folder to hand another process as ``AEKIT_DATA``: ``$AEKIT_DATA``, else the course's
+    shared copy when it exists, else ``""`` (none)."""
+    return os.environ.get("AEKIT_DATA") or (str(shared_dir()) if shared_dir().is_dir() else "")
+
+
 def search_dirs(dataset: str) -> list[Path]:
     """The folders searched for ``dataset``, in order (see the module docstring)."""
     dirs = []
     if os.environ.get("AEKIT_DATA"):
         dirs.append(Path(os.environ["AEKIT_DATA"]) / dataset)
     dirs.append(cache_dir() / dataset)
-    dirs.append(KIT_ROOT.parent / "shared" / "data" / dataset)
+    dirs.append(shared_dir() / dataset)
     return dirs
 
 

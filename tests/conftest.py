@@ -38,9 +38,10 @@ def gradescope_root():
     for script in ("setup.sh", "run_autograder"):
         os.chmod(root / "source" / script, 0o755)
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AEKIT_SKIP_INSTALL="1", AEKIT_PYTHON=sys.executable)
-    shared = KIT.parent / "shared" / "data"
-    if shared.is_dir() and "AEKIT_DATA" not in env:
-        env["AEKIT_DATA"] = str(shared)
+    from data import store
+
+    if store.data_root():
+        env["AEKIT_DATA"] = store.data_root()
     env.pop("AEKIT_CACHE", None)
     setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root / "source", env=env,
                            capture_output=True, text=True, timeout=600)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.homeworks import KIT_ROOT, available, load_checks, load_spec
+from data import store
 from autograder.release import write_release
 from autograder.stencil import stencil_files
 
@@ -205,9 +206,8 @@ def _student_env(home: Path) -> dict:
            if key in ("PATH", "LANG", "LC_ALL", "TMPDIR", "AEKIT_DATA")}
     env.update(HOME=str(home), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1",
                AEKIT_CACHE=str(KIT_ROOT / "data" / "cache"))
-    shared = KIT_ROOT.parent / "shared" / "data"  # offline here: the course's copy of the data
-    if "AEKIT_DATA" not in env and shared.is_dir():
-        env["AEKIT_DATA"] = str(shared)
+    if store.data_root():  # offline here: the course's copy of the data
+        env["AEKIT_DATA"] = store.data_root()
     return env
 
 

@@ -99,8 +99,7 @@ def child_environment(workdir: Path, threads: int) -> dict:
     """The only variables the student's process sees."""
     from data import store
 
-    shared = KIT_ROOT.parent / "shared" / "data"
-    data_root = os.environ.get("AEKIT_DATA") or (str(shared) if shared.is_dir() else "")
+    data_root = store.data_root()
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
