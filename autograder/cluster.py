@@ -26,13 +26,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,7 +43,6 @@ from .pipeline import accounts
 
 REFUSALS = "aekit-refusals"       # event topic through which workers tell the client why they refuse
 MEMORY = "aekit-memory-mb"        # resource: MB a worker offers to gradings
-GIVE_UP_AFTER_S = 120.0           # no worker accepts the work for this long although some refused: stop
 OPTIONS = ("timeout", "seed", "only", "limit")
 
 
@@ -150,7 +149,7 @@ class KitCheck(WorkerPlugin):
         if problems:
             message = f"worker {worker.address} refuses to grade {self.homework}: " + "; ".join(problems)
             logging.getLogger("autograder").error(message)
-            worker.log_event(REFUSALS, message)
+            worker.log_event(REFUSALS, {"worker": worker.address, "message": message})
             raise KitMismatch(message)
         await worker.set_resources(**{self.slot: worker.state.nthreads, MEMORY: _worker_memory_mb(worker)})
 
@@ -223,11 +222,12 @@ def grade_remote(homework: str, student: str, name: str, payload, print_: str, o
 
 
 # ---------------------------------------------------------------- the client
-def _eligible(client, slot: str, need_mb: float) -> tuple[int, int]:
-    """(workers that agreed with the kit, those of them with memory for a grading)."""
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
-    agreed = [w for w in workers if w.get("resources", {}).get(slot)]
-    return len(agreed), sum(w["resources"].get(MEMORY, 0) >= need_mb for w in agreed)
+def _workers(client, slot: str, need_mb: float) -> tuple[set, int, int]:
+    """(addresses of the connected workers, how many agreed with the kit, how many of those have
+    memory for a grading)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    agreed = [w for w in workers.values() if w.get("resources", {}).get(slot)]
+    return set(workers), len(agreed), sum(w["resources"].get(MEMORY, 0) >= need_mb for w in agreed)
 
 
 def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
@@ -236,21 +236,26 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
     from distributed import wait
     from distributed.scheduler import KilledWorker
 
+    # The scheduler loads each task to place it, so it must be able to import the kit (not its data).
+    if not client.run_on_scheduler(lambda: importlib.util.find_spec("autograder.cluster") is not None):
+        raise ClusterError("the Dask scheduler cannot import the kit's grading task: start it where the kit "
+                           "is installed, or with PYTHONPATH naming the kit's folder")
     expected = stamp(homework)
     check = KitCheck(homework, expected)
-    refusals: list[str] = []
+    refusals: dict[str, str] = {}  # worker address -> why it refused
 
     def refused(event):
-        message = str(event[1] if isinstance(event, tuple) else event)
-        if message not in refusals:
-            refusals.append(message)
-            print(f"warning: {message}", file=sys.stderr)
+        message = event[1] if isinstance(event, tuple) else event
+        worker, text = (message["worker"], message["message"]) if isinstance(message, dict) else ("", str(message))
+        if refusals.get(worker) != text:
+            refusals[worker] = text
+            print(f"warning: {text}", file=sys.stderr)
 
     client.subscribe_topic(REFUSALS, refused)
     try:  # every worker, and each one that joins later, runs the check before it takes work
         client.register_plugin(check, name=check.slot)
     except KitMismatch as err:
-        refused(str(err))
+        refused({"worker": str(err).split()[1], "message": str(err)})
     need = float(args.memory_per_grading)
     options = {key: getattr(args, key, None) for key in OPTIONS}
     futures = {}
@@ -261,21 +266,19 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
                                key=f"grade-{homework}-{entry.student}-{print_[:16]}",
                                resources={check.slot: 1, MEMORY: need}, pure=False)
         futures[future] = (entry, print_)
-    pending, idle_since, said_waiting = set(futures), None, False
+    pending, said_waiting = set(futures), False
     while pending:
         try:
             done, _ = wait(list(pending), timeout=10, return_when="FIRST_COMPLETED")
         except TimeoutError:
-            agreed, roomy = _eligible(client, check.slot, need)
+            connected, agreed, roomy = _workers(client, check.slot, need)
             if roomy:
-                idle_since = None
                 continue
-            idle_since = idle_since or time.monotonic()
             if agreed:
                 raise ClusterError(f"the workers that agree with this kit offer less memory than a grading "
                                    f"needs ({need:g} MB, --memory-per-grading); give them more memory")
-            if refusals and time.monotonic() - idle_since > GIVE_UP_AFTER_S:
-                raise ClusterError("no worker accepted the work; they refused with:\n  " + "\n  ".join(refusals))
+            if refusals and connected and connected <= set(refusals):
+                raise ClusterError("no worker accepted the work:\n  " + "\n  ".join(refusals.values()))
             if not said_waiting:
                 print("Waiting for cluster workers to join ...", file=sys.stderr)
                 said_waiting = True
