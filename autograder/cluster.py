@@ -312,11 +312,15 @@ def connect(args):
     from distributed import Client
 
     if getattr(args, "cluster", None) == "slurm":
+        import dask
         from dask_jobqueue import SLURMCluster
 
+        # One worker per job, one grading at a time; the rest (account, interface, extra #SBATCH
+        # lines) comes from dask-jobqueue's configuration file. Job logs go beside the results.
+        logs = dask.config.get("jobqueue.slurm.log-directory", None) or str(Path(args.out_dir) / ".slurm-logs")
         cluster = SLURMCluster(cores=1, processes=1, memory=f"{args.memory_per_grading}MB",
                                python=sys.executable, queue=args.queue, walltime=args.walltime,
-                               job_name=f"aekit-{args.homework}",
+                               job_name=f"aekit-{args.homework}", log_directory=logs,
                                job_script_prologue=[f"export PYTHONPATH={KIT_ROOT}"])
         cluster.scale(jobs=max(1, args.workers))
         return Client(cluster), cluster
