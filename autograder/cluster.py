@@ -33,6 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,6 +45,7 @@ from .pipeline import accounts
 REFUSALS = "aekit-refusals"       # event topic through which workers tell the client why they refuse
 MEMORY = "aekit-memory-mb"        # resource: MB a worker offers to gradings
 OPTIONS = ("timeout", "seed", "only", "limit")
+WORKER_MB = 512  # a SLURM job's memory beyond its grading: the Dask worker itself (measured: ~330 MB once it holds the tests)
 
 
 class ClusterError(RuntimeError):
@@ -127,7 +129,7 @@ def _worker_memory_mb(worker) -> int:
         import psutil
 
         limit = psutil.virtual_memory().total
-    return int(limit // 2**20)
+    return int(limit // 10**6)  # MB, as Dask counts a worker's --memory-limit
 
 
 try:
@@ -230,6 +232,19 @@ def _workers(client, slot: str, need_mb: float) -> tuple[set, int, int]:
     return set(workers), len(agreed), sum(w["resources"].get(MEMORY, 0) >= need_mb for w in agreed)
 
 
+def _place_waiting(slot: str, dask_scheduler=None) -> int:
+    """On the scheduler: give waiting gradings to workers that offered grading slots after the
+    gradings were submitted (Dask re-examines waiting tasks when a worker joins, not when a worker
+    adds resources, as a worker does once it has checked its kit). Returns how many were placed."""
+    recommendations = {}
+    for worker in dask_scheduler.workers.values():
+        if worker.resources.get(slot):
+            recommendations.update(dask_scheduler.bulk_schedule_unrunnable_after_adding_worker(worker))
+    if recommendations:
+        dask_scheduler.transitions(recommendations, stimulus_id=f"aekit-kit-checked-{time.time()}")
+    return len(recommendations)
+
+
 def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
     """Send each grading of ``todo`` to the cluster of ``client``; yield (entry, meta) as each
     student's folder is written (meta is an exception when the batch could not grade the entry)."""
@@ -269,10 +284,11 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
     pending, said_waiting = set(futures), False
     while pending:
         try:
-            done, _ = wait(list(pending), timeout=10, return_when="FIRST_COMPLETED")
+            done, _ = wait(list(pending), timeout=5, return_when="FIRST_COMPLETED")
         except TimeoutError:
             connected, agreed, roomy = _workers(client, check.slot, need)
             if roomy:
+                client.run_on_scheduler(_place_waiting, check.slot)
                 continue
             if agreed:
                 raise ClusterError(f"the workers that agree with this kit offer less memory than a grading "
@@ -318,7 +334,7 @@ def connect(args):
         # One worker per job, one grading at a time; the rest (account, interface, extra #SBATCH
         # lines) comes from dask-jobqueue's configuration file. Job logs go beside the results.
         logs = dask.config.get("jobqueue.slurm.log-directory", None) or str(Path(args.out_dir) / ".slurm-logs")
-        cluster = SLURMCluster(cores=1, processes=1, memory=f"{args.memory_per_grading}MB",
+        cluster = SLURMCluster(cores=1, processes=1, memory=f"{args.memory_per_grading + WORKER_MB}MB",
                                python=sys.executable, queue=args.queue, walltime=args.walltime,
                                job_name=f"aekit-{args.homework}", log_directory=logs,
                                job_script_prologue=[f"export PYTHONPATH={KIT_ROOT}"])
