@@ -14,6 +14,8 @@ readable), ``meta.json`` (failure kinds, time, fingerprint of what was graded) a
   unless ``--force``; a changed submission is graded again.
 - ``grades.csv`` is rewritten at the end from every student's results, and a summary (score
   bands, failures, timeouts) is printed.
+- ``--scheduler ADDRESS`` / ``--cluster slurm`` run the same gradings on a Dask cluster instead
+  (:mod:`autograder.cluster`); everything else here is shared.
 """
 from __future__ import annotations
 

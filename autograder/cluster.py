@@ -302,7 +302,11 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
         for future in done:
             pending.discard(future)
             entry, print_ = futures.pop(future)
-            yield entry, _collect(future, entry, print_, out_dir, tests, KilledWorker)
+            try:
+                meta = _collect(future, entry, print_, out_dir, tests, KilledWorker)
+            except Exception as err:  # a cancelled task, an unwritable folder: this student only
+                meta = err
+            yield entry, meta
             future.release()
 
 
@@ -367,6 +371,10 @@ def main(args) -> int:
                     grader=grader)
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the scheduler went away mid-batch
+        print(f"error: lost the Dask scheduler ({err}); the students graded so far are kept, and the same "
+              "command run again grades the others", file=sys.stderr)
         return 2
     finally:
         client.close()
