@@ -188,7 +188,11 @@ def replace_folder(folder: Path, files: dict) -> None:
     for stale in (incoming, old):
         shutil.rmtree(stale, ignore_errors=True)
     incoming.mkdir(parents=True)
-    write_files(incoming, files)
+    try:
+        write_files(incoming, files)
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
     if folder.exists():
         os.replace(folder, old)
     os.replace(incoming, folder)

@@ -159,6 +159,44 @@ def test_a_restarted_client_keeps_what_was_graded(tmp_path):
     assert [float(rows[f"student{i}"]["score"]) for i in range(5)] == [10.0, 0.0, 10.0, 0.0, 10.0]
 
 
+def test_a_submission_travels_to_a_worker_unchanged(tmp_path):
+    """The bytes a worker grades are the submission's: same files, same fingerprint, zip or folder."""
+    from autograder.batch import fingerprint
+    from autograder.cluster import read_submission, write_files
+
+    folder = tmp_path / "alice"
+    _copy(REFERENCE, folder)
+    (folder / "extra").mkdir()
+    (folder / "extra" / "notes.md").write_text("mine\n")
+    copy = tmp_path / "worker" / "alice"
+    copy.mkdir(parents=True)
+    write_files(copy, read_submission(folder))
+    assert fingerprint(copy) == fingerprint(folder)
+    zipped = Path(shutil.make_archive(str(tmp_path / "frank"), "zip", REFERENCE))
+    assert read_submission(zipped) == zipped.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "/tmp/escape.txt", "a/../../escape.txt"])
+def test_files_from_a_worker_stay_in_the_students_folder(tmp_path, name):
+    from autograder.cluster import replace_folder
+
+    folder = tmp_path / "results" / "alice"
+    with pytest.raises(ValueError, match="refusing to write"):
+        replace_folder(folder, {"results.json": b"{}", name: b"x"})
+    assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/escape.txt").exists()
+
+
+def test_a_workers_differences_are_named():
+    from autograder.cluster import differences, stamp
+
+    mine = stamp("hw4")
+    theirs = {"kit": "0" * 64, "data": {**mine["data"], "mnist/train-labels-idx1-ubyte.gz": "missing or corrupt"}}
+    problems = differences(mine, theirs)
+    assert len(problems) == 2 and "its kit differs" in problems[0] and "train-labels" in problems[1]
+    assert differences(mine, stamp("hw4")) == []
+
+
+@pytest.mark.slow
 def test_a_worker_with_another_kit_refuses_the_work(tmp_path):
     """A worker running a changed copy of the kit (and without the course's data beside it) takes
     no grading; the client names it, says why, and stops with an error instead of waiting forever."""
