@@ -140,14 +140,15 @@ def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests, print_: s
 def finish_folder(folder: Path, entry: Entry, print_: str, tests, status: str, note: str,
                   seconds: float) -> dict:
     """Complete a student's folder after its grading: results.json (a grading failure when the
-    grader left none), meta.json with what the batch knows, and feedback.txt; returns the meta."""
+    grader left none), meta.json with what the batch knows, and feedback.txt; returns the meta.
+    ``tests`` may be a function that returns them (loaded only when a failure needs them)."""
     try:
         results = json.loads((folder / "results.json").read_text())
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         if status == "graded":
             status, note = "grader-error", "the grader left no results"
-        results = grader_failure(tests, "Your submission could not be graded automatically "
+        results = grader_failure(tests() if callable(tests) else tests, "Your submission could not be graded automatically "
                                         f"({note}). Your TA has been told and will grade it.")
         meta = {"failures": {}, "isolation": {}}
         write_json(results, folder / "results.json")

@@ -196,6 +196,27 @@ def test_a_workers_differences_are_named():
     assert differences(mine, stamp("hw4")) == []
 
 
+def test_a_worker_loads_the_tests_only_for_a_grading_that_left_no_results(tmp_path):
+    """Workers skip loading the homework's tests (seconds and ~300 MB) unless a grader left no
+    results; then the student still gets every test at zero, saying why."""
+    from autograder.batch import Entry, finish_folder, selected_tests
+    from types import SimpleNamespace
+
+    asked = []
+
+    def tests():
+        asked.append(1)
+        return selected_tests("hw4", SimpleNamespace(only="reparametrize"))
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    meta = finish_folder(folder, Entry("alice", tmp_path / "alice.zip"), "f" * 64, tests, "grader-timeout",
+                         "grading took longer than 60 s and was stopped", 60.0)
+    results = json.loads((folder / "results.json").read_text())
+    assert asked == [1] and meta["status"] == "grader-timeout" and results["score"] == 0
+    assert len(results["tests"]) == 2 and all("longer than 60 s" in t["output"] for t in results["tests"])
+
+
 @pytest.mark.slow
 def test_a_worker_with_another_kit_refuses_the_work(tmp_path):
     """A worker running a changed copy of the kit (and without the course's data beside it) takes
