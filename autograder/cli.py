@@ -3,6 +3,7 @@
     python -m autograder grade HW SUBMISSION --out results.json [--timeout SECONDS]
     python -m autograder check HW [FOLDER]
     python -m autograder batch HW SUBMISSIONS_DIR --workers N --csv grades.csv --out-dir results/
+    python -m autograder batch HW SUBMISSIONS_DIR --scheduler tcp://HOST:8786   (or --cluster slurm)
     python -m autograder gradescope HW --out dist/HW_gradescope.zip
     python -m autograder release --out DIR [--zip FILE]
 
@@ -64,6 +65,21 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
     parser.add_argument("--only", metavar="TEXT", help="run only the tests whose name contains TEXT")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    cluster = parser.add_argument_group("grading on a Dask cluster (see the README's 'Grading a large course')")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="send the gradings to this Dask scheduler (tcp://host:8786, or a scheduler file)")
+    where.add_argument("--cluster", choices=("slurm",),
+                       help="start --workers Dask workers as SLURM jobs (dask-jobqueue; its configuration "
+                            "file sets the account, interface and the like)")
+    cluster.add_argument("--queue", help="SLURM partition for --cluster slurm (default: the cluster's)")
+    cluster.add_argument("--walltime", default="04:00:00",
+                         help="time limit of each SLURM worker job (default: %(default)s)")
+    # A grading's memory: the sandbox stops student code at 1,024 MB (resident) and the grader's own
+    # process peaks at about 600 MB (hw4 with --jobs 1, measured: 595 MB); rounded up.
+    cluster.add_argument("--memory-per-grading", type=int, default=2048, metavar="MB",
+                         help="memory one grading needs; a worker runs only as many gradings at once as "
+                              "its memory holds (default: %(default)s)")
 
 
 def _gradescope_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ score; non-zero only when the grader itself could not run.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,6 +78,13 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
 
 def main(args) -> int:
     import torch
+
+    parent = os.environ.pop("AEKIT_DIE_WITH_PARENT", "")
+    if parent:  # started by a batch: end with it rather than grade for nobody
+        accounts.die_with_parent()
+        if str(os.getppid()) != parent:
+            print("error: the batch that started this grading has gone", file=sys.stderr)
+            return 3
     from tqdm.auto import tqdm
 
     if args.threads:
