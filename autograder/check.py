@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .homeworks import load_checks, load_spec
-from .pipeline.report import summary
+from .pipeline.report import failed_everywhere, summary
 from .pipeline.score import Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError, unpacked
 
@@ -25,8 +25,7 @@ def check(homework: str, folder: Path | None = None, progress=None) -> list[Test
     with unpacked(folder, code) as workdir:
         missing = [name for name in code if not (workdir / name).is_file()]
         if missing:
-            message = f"{folder} has no {', '.join(missing)}."
-            return [TestResult(c.name, 0.0, float(c.points), message) for c in checks]
+            return failed_everywhere(checks, f"{folder} has no {', '.join(missing)}.")
         return run_tests(checks, Context(workdir=workdir, agent=spec.agent, options={"seed": 0}), progress)
 
 

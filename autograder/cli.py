@@ -6,6 +6,8 @@
     python -m autograder batch HW SUBMISSIONS_DIR --scheduler tcp://HOST:8786   (or --cluster slurm)
     python -m autograder gradescope HW --out dist/HW_gradescope.zip
     python -m autograder release --out DIR [--zip FILE]
+    python -m autograder stencil HW [--check]
+    python -m autograder prefetch HW
 
 A student's copy of the kit (the release) has only the ``check`` verb; the parser offers the verbs
 whose module this copy holds.
@@ -23,6 +25,8 @@ VERBS = {
     "batch": "grade a folder of submissions: a results.json and feedback per student, a grade table",
     "gradescope": "build the autograder zip Gradescope runs (setup.sh, run_autograder, the kit)",
     "release": "build the student release of every homework (stencils, student notebooks, checks)",
+    "stencil": "write stencil/HW from solutions/HW (the student version of the reference solution)",
+    "prefetch": "fetch (or build) and verify the data a homework's grader reads, before grading",
 }
 
 
@@ -97,8 +101,26 @@ def _release_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zip", help="also write the release as this zip file")
 
 
+def _stencil_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("--check", action="store_true", help="only report drift from the solution; change nothing")
+
+
+def _prefetch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+
+
 ARGUMENTS = {"grade": _grade_arguments, "batch": _batch_arguments, "gradescope": _gradescope_arguments,
-             "check": _check_arguments, "release": _release_arguments}
+             "check": _check_arguments, "release": _release_arguments, "stencil": _stencil_arguments,
+             "prefetch": _prefetch_arguments}
+
+
+def parse_verb(verb: str, args):
+    """``args`` as the parsed arguments of ``verb``: a verb module's ``main`` also accepts an argument
+    list (``python -m autograder.VERB ...`` and older scripts call it that way)."""
+    if isinstance(args, argparse.Namespace):
+        return args
+    return build_parser().parse_args([verb, *(sys.argv[1:] if args is None else list(args))])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,14 +17,14 @@ from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
 from .pipeline.score import Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError
-from .submission import opened
+from .pipeline.submission import opened
 
 DEFAULT_TIMEOUT = 1800.0  # seconds per training run
 
 
-def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
+def missing_files_results(homework: str, tests, missing: list[str]) -> list[TestResult]:
     message = (f"Your submission has no {', '.join(missing)}. Upload the zip made by "
-               f"`python zipsrc.py <homework>`, which holds every required file.")
+               f"`python zipsrc.py {homework}`, which holds every required file.")
     return failed_everywhere(tests, message)
 
 
@@ -50,7 +50,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     try:
         with opened(spec, Path(submission)) as (workdir, missing):
             if missing:
-                results = missing_files_results(tests, missing)
+                results = missing_files_results(homework, tests, missing)
                 notes = results[0].output
             else:
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),

@@ -12,12 +12,11 @@ line (nbgrader's convention, in ``.py`` files and notebooks alike).
   become ``YOUR ANSWER HERE`` / a ``NotImplementedError``, outputs are cleared, graded cells are
   locked and checksummed, so a notebook from the student release can be autograded by nbgrader.
 
-    python -m autograder.stencil hw4            # rewrite stencil/hw4 from solutions/hw4
-    python -m autograder.stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
+    python -m autograder stencil hw4            # rewrite stencil/hw4 from solutions/hw4
+    python -m autograder stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import re
@@ -112,11 +111,11 @@ def stencil_files(homework: str) -> dict[Path, str]:
     return files
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.stencil", description=__doc__.split("\n\n")[0])
-    parser.add_argument("homework")
-    parser.add_argument("--check", action="store_true", help="only report drift; change nothing")
-    args = parser.parse_args(argv)
+def main(args=None) -> int:
+    """The ``stencil`` verb; ``args`` are its parsed arguments or an argument list."""
+    from .cli import parse_verb
+
+    args = parse_verb("stencil", args)
     drift = []
     for path, text in stencil_files(args.homework).items():
         current = path.read_text() if path.is_file() else None

@@ -22,7 +22,7 @@ from autograder.release import write_release
 from autograder.stencil import stencil_files
 
 GENERIC = 20  # solution lines shorter than this ("else:", "loss.backward()") are only searched in pairs
-PRIVATE_MODULES = ("hidden.py", "measure.py", "baselines.py", "submission.py")
+PRIVATE_MODULES = ("hidden.py", "measure.py", "submission.py")
 GRADER_VERBS = ("grade.py", "batch.py", "gradescope.py", "prefetch.py", "course.py", "stencil.py", "release.py")
 
 

@@ -46,8 +46,8 @@ def test_committed_stencil_equals_a_fresh_generation(homework):
     files = stencil_files(homework)
     assert files, f"no solution files found for {homework}"
     for path, text in files.items():
-        assert path.is_file(), f"{path} is missing: run python -m autograder.stencil {homework}"
-        assert path.read_text() == text, f"{path} drifted: run python -m autograder.stencil {homework}"
+        assert path.is_file(), f"{path} is missing: run python -m autograder stencil {homework}"
+        assert path.read_text() == text, f"{path} drifted: run python -m autograder stencil {homework}"
         assert "BEGIN SOLUTION" not in text
         ast.parse(text)
     assert main([homework, "--check"]) == 0
