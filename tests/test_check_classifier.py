@@ -145,3 +145,13 @@ def test_assignment_prints_the_released_classifiers_reading_after_the_cvae(tmp_p
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "The released classifier reads the requested digit in 100.0% (0: 100%" in run.stdout, run.stdout
+
+
+def test_the_check_command_prints_the_reading_of_a_passing_cvae(tmp_path):
+    folder = _trained_folder(tmp_path, latent=15, legible=True)
+    env = dict(os.environ, MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, "-m", "autograder", "check", "hw4", str(folder)], cwd=KIT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok    CVAE samples" in run.stdout
+    assert "The released classifier reads the requested digit in 100.0% (0: 100%" in run.stdout, run.stdout
