@@ -534,8 +534,10 @@ python zipout.py hw5                # output.zip: outputs/dev.npy and outputs/te
 ```
 
 Upload `source.zip` and `output.zip` **together**. `zipsrc.py` refuses a folder without `vae.py` or
-`vae.ipynb`; `zipout.py` refuses codes that are missing or malformed (float32 arrays, one row per
-sign in the data's order, at most 32 numbers each).
+`vae.ipynb`, and warns (the zip is still made) when this notebook has no outputs, when an answer still
+reads `YOUR ANSWER HERE`, or when the contributions table of Q4 is still empty; `zipout.py` refuses
+codes that are missing or malformed (float32 arrays, one row per sign in the data's order, at most 32
+numbers each).
 """)
 
 
