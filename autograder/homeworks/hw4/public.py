@@ -15,7 +15,9 @@ from autograder.pipeline.score import Fail, graded
 TIMEOUT = 60.0
 SAMPLES_PER_DIGIT = 100   # as many as the graded generation test decodes
 # The graded test gives full marks above 90 % with the grader's own classifier; the released one is
-# narrower and was trained with another seed, so its reading is an estimate (see README.md).
+# narrower and was trained with another seed, so its reading is an estimate: on the reference CVAE's
+# samples it reads 97.1-98.3 % where the grader's reads 97.6-98.9 %, 0.3 to 0.6 points lower
+# (benchmarks/calibrate_hw4_released_classifier.py).
 DIGITS_PASS = 0.90
 
 
