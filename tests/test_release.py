@@ -67,7 +67,7 @@ def _notebook_given_lines() -> set[str]:
 
 def _solution_regions() -> list[list[str]]:
     regions = []
-    for path in sorted((KIT_ROOT / "solutions").rglob("*.py")):
+    for path in sorted([*(KIT_ROOT / "solutions").rglob("*.py"), *(KIT_ROOT / "solutions").rglob("*.md")]):
         regions += _regions(path.read_text().splitlines())
     for homework in available():
         nb = json.loads((KIT_ROOT / load_spec(homework).notebook).read_text())
