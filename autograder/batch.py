@@ -103,6 +103,7 @@ def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests) -> dict:
     print_ = fingerprint(entry.path)
     command = [sys.executable, "-m", "autograder", "grade", homework, str(entry.path.resolve()),
                "--out", str(folder / "results.json"), "--meta", str(folder / "meta.json"),
+               "--feedback", str(folder / "feedback"),
                "--jobs", "1", "--threads", "1", "--timeout", str(args.timeout), "--seed", str(args.seed),
                "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(KIT_ROOT))
@@ -236,6 +237,8 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     write_csv(rows, csv_path)
     print(report(rows, skipped))
     print(f"Wrote {csv_path} and {len(rows)} result folder(s) under {out_dir}.")
+    from .course_report import write_report
+    print(f"Wrote the course report {write_report(homework, Path(submissions), out_dir, rows, skipped)}.")
     return rows
 
 
