@@ -206,3 +206,56 @@ def render(title: str, figure, caption: str = "") -> Picture:
         reason = getattr(err, "feedback", None) or str(err) or type(err).__name__
         return Picture(title, b"", (caption + " " if caption else "") + f"(The grader could not draw this "
                                                                          f"picture: {reason[:300]})")
+
+
+def nearest(images, reference, chunk: int = 5000):
+    """Index into ``reference`` (M, ...) of the nearest image (Euclidean, pixels in [0, 1]; uint8
+    read as 0-255) for each of ``images`` (N, ...); shape (N,). For showing a sample next to the
+    training image it is closest to."""
+    import torch
+
+    def flat(x):
+        x = torch.as_tensor(x)
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        return x.reshape(x.shape[0], -1)
+
+    a = flat(images)
+    best = torch.full((a.shape[0],), float("inf"))
+    index = torch.zeros(a.shape[0], dtype=torch.long)
+    for start in range(0, reference.shape[0], chunk):
+        distances = torch.cdist(a, flat(reference[start:start + chunk]))
+        value, where = distances.min(dim=1)
+        better = value < best
+        best[better], index[better] = value[better], where[better] + start
+    return index
+
+
+def clusters(images, assignment, gold, count: int = 6, per_cluster: int = 12) -> Grid:
+    """A few clusters, one per row: up to ``per_cluster`` of the images ``assignment`` put in each
+    of the ``count`` largest clusters, each labelled with its gold label; images whose gold label is
+    not the cluster's most common one are framed red. ``assignment`` and ``gold`` are (N,)."""
+    from collections import Counter
+
+    import numpy as np
+    import torch
+
+    assignment, gold = np.asarray(assignment).reshape(-1), np.asarray(gold).reshape(-1)
+    largest = [c for c, _ in Counter(assignment.tolist()).most_common(count)]
+    chosen, labels, marked, names = [], [], [], []
+    for cluster in largest:
+        members = np.flatnonzero(assignment == cluster)[:per_cluster]
+        common = Counter(gold[assignment == cluster].tolist()).most_common(1)[0][0]
+        names.append(f"mostly {str(common)[:8]}")
+        for slot in range(per_cluster):
+            if slot < len(members):
+                chosen.append(int(members[slot]))
+                labels.append(str(gold[members[slot]]))
+                marked.append(gold[members[slot]] != common)
+            else:  # a short cluster: pad its row with blanks
+                chosen.append(-1)
+                labels.append("")
+                marked.append(False)
+    x = torch.as_tensor(images)
+    blank = torch.zeros_like(x[:1])
+    picked = torch.cat([x[i:i + 1] if i >= 0 else blank for i in chosen])
+    return Grid(picked, per_cluster, labels=labels, marked=marked, row_names=names)
