@@ -31,7 +31,7 @@ table{border-collapse:collapse} td,th{padding:.2em .6em;border-bottom:1px solid 
 
 
 def slug(text: str, limit: int = 40) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "picture"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "picture"
 
 
 def _kind(result: TestResult) -> str:

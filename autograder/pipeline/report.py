@@ -85,6 +85,7 @@ def results_json(results: list[TestResult], execution_time: float, output: str =
         "score": round(total, 2),
         "execution_time": round(execution_time, 1),
         "output": _cut(f"{head}\n{output}".strip(), TEXT_LIMIT),
+        "output_format": "text",   # Gradescope's default here (simple_format) would render HTML
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [],
