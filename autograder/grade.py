@@ -102,7 +102,7 @@ def main(args) -> int:
             print(f"error: no {args.homework} test has '{args.only}' in its name", file=sys.stderr)
             return 2
     with tqdm(total=len(tests), desc=f"grading {args.homework}", unit="test", file=sys.stderr,
-              disable=args.quiet) as bar:
+              disable=True if args.quiet else None) as bar:  # None: no bar when stderr is not a terminal
         def progress(result):
             bar.set_postfix_str(result.name[:40])
             bar.update(1)
