@@ -190,3 +190,25 @@ def test_hw2_grading_draws_latent_arithmetic_from_the_sandbox_answer_not_from_st
     assert "latent_arithmetic.png" not in page and "feedback.png" not in page
     uri = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
     assert base64.b64decode(uri) == pngs[0].read_bytes()
+
+
+def test_hw3_grading_shows_both_interpolation_grids(tmp_path):
+    from autograder.homeworks.hw3 import hidden
+
+    data = grade("hw3", load_spec("hw3").solution_dir, tests=[hidden.grid], feedback=tmp_path, timeout=120)
+    test = data["tests"][0]
+    assert test["score"] == test["max_score"], test["extra_data"]["text"]
+    assert len(test["extra_data"]["pictures"]) == 2 and test["output"].count("<img") == 2
+    grids = [_image(p.read_bytes()) for p in sorted(tmp_path.glob("*.png"))]
+    assert len(grids) == 2 and grids[0].size == grids[1].size
+    width, height = grids[0].size
+    assert width >= 9 * pictures.CELL and height >= 10 * pictures.CELL      # 10 rows of 9
+    assert _red_pixels(grids[0]) == 0   # the reference's grid equals create_interpolates row by row
+
+
+def test_nearest_finds_the_training_image_a_sample_copies():
+    reference = torch.rand(12000, 1, 28, 28)
+    samples = reference[[7, 11000, 5003]] + 0.01 * torch.randn(3, 1, 28, 28)
+    assert pictures.nearest(samples, reference, chunk=5000).tolist() == [7, 11000, 5003]
+    as_uint8 = (reference * 255).round().to(torch.uint8)
+    assert pictures.nearest(samples, as_uint8).tolist() == [7, 11000, 5003]

@@ -205,3 +205,16 @@ def test_one_bug_loses_only_its_points(tmp_path, bug, reference_results):
         for item in results["tests"]:
             if item["name"] in names(hidden.vae_training, hidden.vae_honesty):
                 assert item["extra_data"]["text"] == reference[item["name"]]
+
+
+@pytest.mark.slow
+def test_reference_results_carry_the_graders_pictures_within_the_size_bound(reference_results):
+    pictured = {t["name"]: t["extra_data"]["pictures"] for t in reference_results["tests"]}
+    for test in (hidden.vae_bottleneck, hidden.cvae_bottleneck, hidden.vae_honesty, hidden.cvae_honesty,
+                 hidden.cvae_generation):
+        assert pictured[test.name], test.name
+    assert not pictured[hidden.cvae_novelty.name]   # nothing flagged as memorised: no picture
+    for item in reference_results["tests"]:
+        if item["extra_data"]["pictures"]:
+            assert item["output_format"] == "html" and "data:image/png;base64," in item["output"]
+    assert len(json.dumps(reference_results, indent=2).encode()) < 1_000_000
