@@ -169,6 +169,9 @@ class Curves:
         if not drawn:
             plt.close(figure)
             raise ValueError("no finite values to draw")
+        from matplotlib.ticker import MaxNLocator
+
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
         axes.set_xlabel(self.xlabel)
         axes.set_ylabel(self.ylabel)
         axes.grid(alpha=0.3)
