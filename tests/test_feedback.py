@@ -212,3 +212,21 @@ def test_nearest_finds_the_training_image_a_sample_copies():
     assert pictures.nearest(samples, reference, chunk=5000).tolist() == [7, 11000, 5003]
     as_uint8 = (reference * 255).round().to(torch.uint8)
     assert pictures.nearest(samples, as_uint8).tolist() == [7, 11000, 5003]
+
+
+def test_hw5_clusters_picture_is_drawn_from_the_codes_the_grader_holds():
+    """hw5's clustering test with the retraining's codes already in hand (random codes here): the
+    picture shows six clusters of dev glyphs labelled with letters."""
+    import numpy as np
+
+    from autograder.homeworks.hw5 import hidden
+
+    dev, test = hidden._images("dev"), hidden._images("test")
+    rng = np.random.default_rng(0)
+    ctx = Context(workdir=KIT_ROOT, agent="")
+    ctx._cache["recomputed"] = ("value", {"dev": rng.normal(size=(dev.shape[0], 8)),
+                                          "test": rng.normal(size=(test.shape[0], 8)), "seconds": 1.0})
+    result = run_test(hidden.clustering, ctx)
+    assert len(result.pictures) == 1 and result.pictures[0].png, result.pictures
+    grid = _image(result.pictures[0].png)
+    assert grid.size[1] >= 6 * 64 and _red_pixels(grid) > 0   # random codes mix letters: red frames
