@@ -132,9 +132,12 @@ def Rows(rows, names=None, labels=None, marked=None) -> Grid:
 
 
 def _as_nchw(x):
-    if x.dim() == 3:
-        return x.unsqueeze(1)
-    return x
+    """(N, H, W) or (N, C, H, W) as float (N, C, H, W); uint8 read as 0-255, so rows of uint8 data
+    images and float reconstructions can be stacked."""
+    import torch
+
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    return x.unsqueeze(1) if x.dim() == 3 else x
 
 
 @dataclass
