@@ -65,12 +65,12 @@ def test_rows_keep_their_order_and_colour_images_stay_in_colour():
 def test_rows_of_uint8_data_and_float_reconstructions_share_one_scale():
     import numpy as np
 
-    data = torch.full((3, 3, 8, 8), 255, dtype=torch.uint8)        # white, as the data sets store it
-    rebuilt = torch.ones(3, 3, 8, 8)                                  # white, as a decoder returns it
+    data = torch.full((3, 3, 8, 8), 128, dtype=torch.uint8)        # mid grey, as the data sets store it
+    rebuilt = torch.full((3, 3, 8, 8), 128 / 255)                     # mid grey, as a decoder returns it
     image = np.asarray(_image(pictures.Rows([data, rebuilt]).render()))
     cell = pictures.CELL
     top, bottom = image[4:4 + cell, 4:4 + cell], image[8 + cell:8 + 2 * cell, 4:4 + cell]
-    assert (top == 255).all() and (bottom == 255).all()
+    assert (top == 128).all() and (bottom == 128).all()
 
 
 def test_curves_and_clusters_draw():
