@@ -241,3 +241,23 @@ def test_hw5_clusters_picture_is_drawn_from_the_codes_the_grader_holds():
     assert len(result.pictures) == 1 and result.pictures[0].png, result.pictures
     grid = _image(result.pictures[0].png)
     assert grid.size[1] >= 6 * 64 and _red_pixels(grid) > 0   # random codes mix letters: red frames
+
+
+def test_hw4_memorisation_picture_pairs_copied_samples_with_their_training_images():
+    """hw4's memorisation test with samples in hand that are replayed training digits: the test
+    fails, and its picture shows the flagged samples above the training images they copy."""
+    import numpy as np
+
+    from autograder.homeworks.hw4 import hidden
+
+    train, _ = hidden._mnist_tensors("train", 1000)
+    digits = torch.arange(10).repeat_interleave(hidden.SAMPLES_PER_DIGIT)
+    ctx = Context(workdir=KIT_ROOT, agent="")
+    ctx._cache["cvae-samples"] = ("value", (digits, train.float() / 255))
+    result = run_test(hidden.cvae_novelty, ctx)
+    assert result.score == 0 and len(result.pictures) == 1 and result.pictures[0].png
+    image = np.asarray(_image(result.pictures[0].png), dtype=int)
+    cell = pictures.CELL
+    x0 = pictures.ROW_NAME_WIDTH + 4
+    sample, nearest = image[4:4 + cell, x0:x0 + cell], image[8 + cell:8 + 2 * cell, x0:x0 + cell]
+    assert sample.max() == 255 and np.abs(sample - nearest).max() <= 1   # a copy next to its original
