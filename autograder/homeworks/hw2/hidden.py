@@ -439,6 +439,9 @@ def test_mse(ctx):
                 lambda: pictures.Rows([test, ctx.sandbox("train-ae").call("reconstruct", test, timeout=_timeout(ctx),
                                                                          what="the reconstructions for the pictures")],
                                       ["test image", "reconstruction"]))
+    ctx.picture("Training loss", lambda: pictures.Curves(
+        {"train_epoch reported (training MSE)": _trained(ctx, "ae")["reported"].tolist()}, ylabel="MSE per pixel",
+        points={"the grader's test MSE": (EPOCHS, error)}))
     if error <= MSE_PASS:
         return (f"The autoencoder's MSE per pixel on the grader's 200 test images is {error:.4f} (<= {MSE_PASS}); "
                 f"predicting the mean training image would give {baseline:.4f}.")

@@ -460,7 +460,7 @@ def _trained(ctx):
             raise Fail("The training answered out of turn.")
         images, _ = _test_images(ctx)
         nelbo = measure.evaluate_nelbo(box, images, LATENT_DIM, _seed(ctx, 72), "trained VAE")
-        return {"nelbo": nelbo, "seconds": float(record["seconds"])}
+        return {"nelbo": nelbo, "seconds": float(record["seconds"]), "reported": record.get("reported")}
     return ctx.once("trained", compute)
 
 
@@ -468,6 +468,8 @@ def _trained(ctx):
 def training(ctx):
     record = _trained(ctx)
     nelbo, seconds = record["nelbo"], record["seconds"]
+    ctx.picture("Training loss", lambda: pictures.Curves({"train reported": record["reported"].tolist()},
+                                                         points={"the grader's test-set negative ELBO": (EPOCHS, nelbo)}))
     if nelbo < NELBO_PASS:
         return (f"After {EPOCHS} epochs ({seconds:.0f} s) the test-set negative ELBO per image, computed by the grader "
                 f"from your model, is {nelbo:.1f} (< {NELBO_PASS:g}).")
