@@ -102,8 +102,8 @@ def grader_command(homework: str, submission: Path, folder: Path, args) -> list[
     """The per-student grader process: ``python -m autograder grade`` writing into ``folder``."""
     return [sys.executable, "-m", "autograder", "grade", homework, str(submission),
             "--out", str(folder / "results.json"), "--meta", str(folder / "meta.json"),
-            "--jobs", "1", "--threads", "1", "--timeout", str(args.timeout), "--seed", str(args.seed),
-            "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
+            "--feedback", str(folder / "feedback"), "--jobs", "1", "--threads", "1",
+            "--timeout", str(args.timeout), "--seed", str(args.seed), "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
 
 
 def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests, print_: str | None = None) -> dict:
@@ -276,6 +276,8 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     write_csv(rows, csv_path)
     print(report(rows, skipped))
     print(f"Wrote {csv_path} and {len(rows)} result folder(s) under {out_dir}.")
+    from .course_report import write_report
+    print(f"Wrote the course report {write_report(homework, Path(submissions), out_dir, rows, skipped)}.")
     return rows
 
 

@@ -1,6 +1,6 @@
 """The autograder's command line: one verb per module.
 
-    python -m autograder grade HW SUBMISSION --out results.json [--timeout SECONDS]
+    python -m autograder grade HW SUBMISSION --out results.json [--timeout SECONDS] [--feedback DIR]
     python -m autograder check HW [FOLDER]
     python -m autograder batch HW SUBMISSIONS_DIR --workers N --csv grades.csv --out-dir results/
     python -m autograder batch HW SUBMISSIONS_DIR --scheduler tcp://HOST:8786   (or --cluster slurm)
@@ -8,6 +8,7 @@
     python -m autograder release --out DIR [--zip FILE]
     python -m autograder stencil HW [--check]
     python -m autograder prefetch HW
+    python -m autograder similar HW SUBMISSIONS_DIR --out report/similarity
 
 A student's copy of the kit (the release) has only the ``check`` verb; the parser offers the verbs
 whose module this copy holds.
@@ -27,6 +28,7 @@ VERBS = {
     "release": "build the student release of every homework (stencils, student notebooks, checks)",
     "stencil": "write stencil/HW from solutions/HW (the student version of the reference solution)",
     "prefetch": "fetch (or build) and verify the data a homework's grader reads, before grading",
+    "similar": "rank pairs of submissions by how much of their own code they share (stencil excluded)",
 }
 
 
@@ -51,6 +53,9 @@ def _grade_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch threads of the grader's own process (default: torch's choice)")
     parser.add_argument("--meta", help="also write how student code failed and what the sandbox enforced "
                                        "(JSON, for the batch verb)")
+    parser.add_argument("--feedback", metavar="DIR",
+                        help="also write the student's feedback page (feedback.html, self-contained) and the "
+                             "pictures the grader drew (PNG) into DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -110,9 +115,16 @@ def _prefetch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("homework", help="hw1 ... hw5")
 
 
+def _similar_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("homework", help="hw1 ... hw5")
+    parser.add_argument("submissions", help="a folder holding one zip or folder per student, named by student id")
+    parser.add_argument("--out", default="report/similarity",
+                        help="folder for index.html, pairs.csv and the side-by-side pages (default: %(default)s)")
+
+
 ARGUMENTS = {"grade": _grade_arguments, "batch": _batch_arguments, "gradescope": _gradescope_arguments,
              "check": _check_arguments, "release": _release_arguments, "stencil": _stencil_arguments,
-             "prefetch": _prefetch_arguments}
+             "prefetch": _prefetch_arguments, "similar": _similar_arguments}
 
 
 def parse_verb(verb: str, args):

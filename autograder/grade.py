@@ -28,15 +28,25 @@ def missing_files_results(homework: str, tests, missing: list[str]) -> list[Test
     return failed_everywhere(tests, message)
 
 
+def peak_memory_mb() -> float:
+    """Peak resident memory of this grader process and of the student processes it has ended, in MB."""
+    import resource
+
+    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return round(max(peaks) / 1024, 1)  # Linux reports kilobytes
+
+
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
           seed: int = 0, tests=None, progress=None, limits: Limits | None = None,
-          options: dict | None = None, meta: dict | None = None) -> dict:
+          options: dict | None = None, meta: dict | None = None, feedback: Path | None = None) -> dict:
     """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict.
 
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
     tests read (``timeout`` and ``seed`` are set from the arguments). When ``meta`` is a dict it
     receives what Gradescope's format has no room for: how student code failed, per kind, and what
-    the sandbox could enforce on this machine (the batch verb records it).
+    the sandbox could enforce on this machine (the batch verb records it). When ``feedback`` is a
+    folder, the student's feedback page (``feedback.html``, self-contained) and the pictures the
+    grader drew (PNG) are written there.
     """
     start = time.monotonic()
     spec = load_spec(homework)
@@ -70,9 +80,13 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
         meta.update({"homework": homework, "score": data["score"],
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
-                     "seconds": data["execution_time"]})
+                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb()})
     if out is not None:
         write_json(data, out)
+    if feedback is not None:
+        from .pipeline import feedback as pages
+
+        pages.write(Path(feedback), f"{homework}: feedback on {Path(submission).name}", results, notes)
     return data
 
 
@@ -96,17 +110,20 @@ def main(args) -> int:
             print(f"error: no {args.homework} test has '{args.only}' in its name", file=sys.stderr)
             return 2
     with tqdm(total=len(tests), desc=f"grading {args.homework}", unit="test", file=sys.stderr,
-              disable=args.quiet) as bar:
+              disable=True if args.quiet else None) as bar:  # None: no bar when stderr is not a terminal
         def progress(result):
             bar.set_postfix_str(result.name[:40])
             bar.update(1)
         meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs}, meta=meta)
+                     options={"jobs": args.jobs}, meta=meta,
+                     feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))
     print(summary(results_from_json(data)))
     if args.out:
         print(f"\nWrote {args.out} ({data['execution_time']:.0f} s).")
+    if getattr(args, "feedback", None):
+        print(f"Wrote {Path(args.feedback) / 'feedback.html'} and its pictures.")
     return 0

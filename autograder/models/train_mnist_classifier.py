@@ -121,7 +121,7 @@ def train(epochs: int, seed: int, architecture: dict | None = None) -> tuple[Mni
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", leave=False)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", leave=False, disable=None)
         for step in bar:
             index = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
             x = soften(random_shift(x_train[index], MAX_SHIFT, generator), generator)

@@ -258,7 +258,7 @@ def main(args):
         train_loader = load_mnist(args.batch_size)
         losses = []
         for epoch in range(1, args.num_epochs + 1):
-            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False)
+            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False, disable=None)
             total = train_vae(model, batches, args, is_cvae=args.is_cvae)
             losses.append(total / len(train_loader))
             print(f"epoch {epoch}: per-image loss {losses[-1]:.2f}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect
+from autograder.pipeline import expect, pictures
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -263,6 +263,14 @@ def clustering(ctx):
              f"This test gives {marks:g}% of its {MARKS_POINTS} points.",
              f"Per cluster count, dev: {got['dev'].table()}",
              f"Per cluster count, test: {got['test'].table()}"]
+    message = "\n".join(lines)
+    from data.signs import CLASSES
+
+    dev_codes, dev_gold = _recomputed(ctx)["dev"], measure.gold("dev")
+    ctx.picture("Six of the clusters your dev codes form (one per row), each glyph with its gold letter "
+                "(red: not the cluster's most common letter)",
+                lambda: pictures.clusters(_images("dev"), scoring.ward_clusters(dev_codes, len(set(dev_gold))),
+                                          [CLASSES[int(g)] for g in dev_gold]))
     message = "\n".join(lines)
     if marks >= 100:
         return message
