@@ -53,7 +53,7 @@ class Pair:
 
 def _student_code(spec, path: Path) -> str:
     """The student's source files of ``path`` (zip or folder) joined into one Python document."""
-    from .submission import opened
+    from .pipeline.submission import opened
 
     parts = []
     with opened(spec, path) as (folder, _missing):
