@@ -7,15 +7,13 @@ import math
 
 import pytest
 
-from notebook_support import PNG_SIGNATURE, images_shown, mnist_available, run_quick
+from notebook_support import PNG_SIGNATURE, images_shown, run_quick
 
 
 @pytest.mark.notebook
 def test_hw1_notebook_trains_both_autoencoders_in_quick_mode(tmp_path, monkeypatch):
     from autograder.homeworks import load_spec
 
-    if not mnist_available():
-        pytest.skip("MNIST is not available offline (see data/store.py for where it is looked for)")
     nb, hw_dir = run_quick("hw1", tmp_path, monkeypatch)
 
     assert images_shown(nb) >= 9, f"the notebook showed only {images_shown(nb)} images"

@@ -7,15 +7,13 @@ import math
 
 import pytest
 
-from notebook_support import assert_outputs, mnist_available, run_quick
+from notebook_support import assert_outputs, run_quick
 
 OUTPUTS = ("interpolation_same_digit.png", "interpolation_different_digits.png", "losses.json")
 
 
 @pytest.mark.notebook
 def test_hw3_notebook_trains_the_vae_in_quick_mode_and_its_outputs_make_the_writeup(tmp_path, monkeypatch):
-    if not mnist_available():
-        pytest.skip("MNIST is not available offline (see data/store.py for where it is looked for)")
     nb, hw_dir = run_quick("hw3", tmp_path, monkeypatch)
 
     assert_outputs(hw_dir / "outputs", OUTPUTS)
