@@ -34,6 +34,7 @@ STUDENT_TEMPLATES = KIT_ROOT / "autograder" / "student"
 # homework's public parts), the files a student needs for the check verb and the packaging scripts.
 CHECK_RUNTIME = (
     "autograder/__main__.py", "autograder/cli.py", "autograder/check.py", "autograder/packaging.py",
+    "autograder/notebook.py",  # the notebooks' set-up and display helpers
     "autograder/pipeline/score.py", "autograder/pipeline/isolate.py", "autograder/pipeline/accounts.py",
     "autograder/pipeline/unpack.py", "autograder/pipeline/report.py", "autograder/pipeline/expect.py",
 )

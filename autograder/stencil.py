@@ -13,9 +13,13 @@ line (nbgrader's convention, in ``.py`` files and notebooks alike).
   preprocessors, with the course's settings from :data:`NBGRADER_SETTINGS`): solution regions
   become ``YOUR ANSWER HERE`` / a ``NotImplementedError``, outputs are cleared, graded cells are
   locked and checksummed, so a notebook from the student release can be autograded by nbgrader.
+- A homework whose students hand in its notebook (a ``.ipynb`` among the spec's ``source_files``,
+  such as hw5's ``answer/vae.ipynb``) needs that notebook in its reference solution too: the verb
+  copies the source notebook (``spec.notebook``) there unchanged, and the stencil gets its student
+  version. The copy is generated; edit ``notebooks/hwN.ipynb``.
 
     python -m autograder stencil hw4            # rewrite stencil/hw4 from solutions/hw4
-    python -m autograder stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
+    python -m autograder stencil hw4 --check    # exit 1 if stencil/hw4 (or a copy) has drifted
 """
 from __future__ import annotations
 
@@ -101,15 +105,27 @@ def is_source_notebook(text: str) -> bool:
                for cell in cells)
 
 
+def solution_copies(homework: str) -> dict[Path, str]:
+    """The copies of the source notebook that the reference solution of ``homework`` hands in: one
+    per ``.ipynb`` among the spec's ``source_files`` (none for most homeworks)."""
+    from autograder.homeworks import load_spec
+
+    spec = load_spec(homework)
+    folder = KIT_ROOT / "solutions" / homework / spec.student_dir
+    names = [name for name in spec.source_files if name.endswith(".ipynb")]
+    return {folder / name: (KIT_ROOT / spec.notebook).read_text() for name in names}
+
+
 def stencil_files(homework: str) -> dict[Path, str]:
     """Map each stencil path of ``homework`` to the text it should have."""
     source_dir = KIT_ROOT / "solutions" / homework
+    copies = solution_copies(homework)
     files = {}
-    for path in sorted(source_dir.rglob("*")):
+    for path in sorted({*source_dir.rglob("*"), *copies}):
         if path.suffix not in (".py", ".ipynb", ".md") or any(part in GENERATED for part in path.relative_to(source_dir).parts):
             continue
         target = KIT_ROOT / "stencil" / homework / path.relative_to(source_dir)
-        text = path.read_text()
+        text = copies[path] if path in copies else path.read_text()
         if path.suffix == ".py":
             files[target] = strip_solutions(text, str(path))
         elif path.suffix == ".md":
@@ -125,7 +141,7 @@ def main(args=None) -> int:
 
     args = parse_verb("stencil", args)
     drift = []
-    for path, text in stencil_files(args.homework).items():
+    for path, text in {**solution_copies(args.homework), **stencil_files(args.homework)}.items():
         current = path.read_text() if path.is_file() else None
         if current == text:
             continue

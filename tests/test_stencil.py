@@ -4,7 +4,7 @@ import ast
 import pytest
 
 from autograder.homeworks import available
-from autograder.stencil import main, stencil_files, strip_solutions
+from autograder.stencil import KIT_ROOT, main, solution_copies, stencil_files, strip_solutions
 
 SOURCE = '''def f(x):
     """Doc."""
@@ -85,3 +85,20 @@ def test_a_source_notebook_becomes_the_student_version_nbgrader_makes():
     assert "".join(cells[1]["source"]) == "**Your answer:**\n\nYOUR ANSWER HERE"
     assert cells[2]["outputs"] == [] and cells[2]["metadata"]["nbgrader"]["checksum"]
     assert cells[2]["metadata"]["editable"] is False  # nbgrader locks the autograded cell
+
+
+def test_a_notebook_students_hand_in_is_copied_from_the_source_notebook(monkeypatch):
+    """hw5's students hand in its notebook (answer/vae.ipynb): the reference solution holds the source
+    notebook unchanged, the stencil its student version, and both drift checks see an edit."""
+    from autograder.stencil import student_notebook
+
+    source = (KIT_ROOT / "notebooks" / "hw5.ipynb").read_text()
+    copy = KIT_ROOT / "solutions" / "hw5" / "answer" / "vae.ipynb"
+    assert solution_copies("hw5") == {copy: source}
+    assert copy.read_text() == source, "solutions/hw5/answer/vae.ipynb drifted: run python -m autograder stencil hw5"
+    assert stencil_files("hw5")[KIT_ROOT / "stencil" / "hw5" / "answer" / "vae.ipynb"] == student_notebook(source)
+    assert all(not solution_copies(homework) for homework in ("hw1", "hw2", "hw3", "hw4"))
+
+    edited = source.replace("Homework 5", "Homework 5 (edited)", 1)
+    monkeypatch.setattr("autograder.stencil.solution_copies", lambda homework: {copy: edited})
+    assert main(["hw5", "--check"]) == 1
