@@ -20,12 +20,14 @@ def answer(value, what: str) -> torch.Tensor:
     raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
 
 
-def answers(value, count: int, what: str, names: str = "") -> list:
-    """A tuple of ``count`` results, each as :func:`answer` gives it."""
-    if not isinstance(value, (tuple, list)) or len(value) != count:
+def answers(value, names: tuple, what: str) -> list:
+    """A tuple of results named ``names`` (for example ``("x_hat", "mu", "logvar")``), each as
+    :func:`answer` gives it; a missing or wrong one is named in the error."""
+    wanted = "(" + ", ".join(names) + ")"
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
         got = type(value).__name__ + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
-        raise TypeError(f"{what} must return a tuple {names or f'of {count} tensors'}, got {got}")
-    return [answer(v, what) for v in value]
+        raise TypeError(f"{what} must return a tuple {wanted}, got {got}")
+    return [answer(v, f"{what} (its {name} in {wanted})") for name, v in zip(names, value)]
 
 
 def evaluating(*models):

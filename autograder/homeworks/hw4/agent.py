@@ -75,7 +75,7 @@ def forward(x, c=None):
     model = evaluating(_model())
     x, c = fit(model, x, c)
     out = model(x) if c is None else model(x, c)
-    return answers(out, 3, "forward", "(x_hat, mu, logvar)")
+    return answers(out, ("x_hat", "mu", "logvar"), "forward")
 
 
 @torch.no_grad()
