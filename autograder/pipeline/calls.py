@@ -15,7 +15,7 @@ def answer(value, what: str) -> torch.Tensor:
     """A student's result as a detached CPU tensor (a Python number becomes a 0-d tensor)."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):
         return torch.tensor(float(value))
     raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
 
