@@ -4,8 +4,10 @@
     python zipsrc.py hw4 --dir FOLDER --notebook PATH --include EXTRA ... --out FILE.zip
 
 The zip is flat: the homework's required files (``vae.py``, ``assignment.py`` for hw4), the
-notebook, any other helper modules at the top of FOLDER and the files given with --include.
-Nothing is written unless every file passes its checks (see ``autograder/packaging.py``).
+notebook, the write-ups the homework asks for (hw4's ``README.md``), any other helper modules at
+the top of FOLDER and the files given with --include. Nothing is written unless every file passes
+its checks (see ``autograder/packaging.py``). It then warns, without refusing, when the notebook
+has no outputs or unanswered questions, or a write-up is missing or still the template.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ if str(KIT_ROOT) not in sys.path:
 from autograder.homeworks import hook  # noqa: E402
 from autograder.packaging import (MAX_NOTEBOOK_BYTES, MAX_OTHER_BYTES, MAX_PY_BYTES,  # noqa: E402
                                   PackagingError, check_allowed, check_notebook, check_python,
-                                  check_size, package, show, spec_or_error)
+                                  check_size, package, show, source_warnings, spec_or_error)
 
 
 def collect(spec, folder: Path, notebook: Path, extras: list[str]) -> list[tuple[str, Path]]:
@@ -40,6 +42,8 @@ def collect(spec, folder: Path, notebook: Path, extras: list[str]) -> list[tuple
         raise PackagingError(f"the notebook {show(notebook)} was not found. Save your notebook "
                              "there or pass its path with --notebook.")
     members.append((Path(spec.notebook).name, notebook))
+    members += [(name, folder / name) for name in spec.extra.get("documents", ())
+                if (folder / name).exists() or (folder / name).is_symlink()]
     helpers = {p for pattern in spec.optional_source_globs for p in folder.glob(pattern)
                if p.name not in spec.source_files and (p.is_file() or p.is_symlink())}
     members += [(p.name, p) for p in sorted(helpers)]
@@ -85,7 +89,8 @@ def main(argv=None) -> int:
         folder = Path(args.dir) if args.dir else spec.student_folder
         notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
         return collect(spec, folder, notebook, args.include)
-    return package(out, members, args.homework, "files", "source")
+    return package(out, members, args.homework, "files", "source",
+                   warn=lambda found: source_warnings(spec, found, hooks))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,6 +14,8 @@ readable), ``meta.json`` (failure kinds, time, fingerprint of what was graded) a
   unless ``--force``; a changed submission is graded again.
 - ``grades.csv`` is rewritten at the end from every student's results, and a summary (score
   bands, failures, timeouts) is printed.
+- ``--scheduler ADDRESS`` / ``--cluster slurm`` run the same gradings on a Dask cluster instead
+  (:mod:`autograder.cluster`); everything else here is shared.
 """
 from __future__ import annotations
 
@@ -96,16 +98,27 @@ def grader_failure(tests, message: str) -> dict:
     return results_json(failed_everywhere(tests, message), 0.0, message)
 
 
-def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests) -> dict:
-    """Grade one student in a grader process of its own; always leaves results behind."""
+def grader_command(homework: str, submission: Path, folder: Path, args) -> list[str]:
+    """The per-student grader process: ``python -m autograder grade`` writing into ``folder``."""
+    return [sys.executable, "-m", "autograder", "grade", homework, str(submission),
+            "--out", str(folder / "results.json"), "--meta", str(folder / "meta.json"),
+            "--feedback", str(folder / "feedback"), "--jobs", "1", "--threads", "1",
+            "--timeout", str(args.timeout), "--seed", str(args.seed), "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
+
+
+def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests, print_: str | None = None) -> dict:
+    """Grade one student in a grader process of its own; always leaves results behind.
+
+    ``print_`` is the submission's fingerprint when the caller has it already (a cluster worker
+    grades a copy of the submission and is handed the client's fingerprint)."""
     folder = out_dir / entry.student
     folder.mkdir(parents=True, exist_ok=True)
-    print_ = fingerprint(entry.path)
-    command = [sys.executable, "-m", "autograder", "grade", homework, str(entry.path.resolve()),
-               "--out", str(folder / "results.json"), "--meta", str(folder / "meta.json"),
-               "--jobs", "1", "--threads", "1", "--timeout", str(args.timeout), "--seed", str(args.seed),
-               "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(KIT_ROOT))
+    print_ = print_ or fingerprint(entry.path)
+    command = grader_command(homework, entry.path.resolve(), folder, args)
+    # AEKIT_DIE_WITH_PARENT: the grader dies with the thread that started it, so a batch (or a
+    # cluster worker) that is killed leaves no grading running on without it.
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(KIT_ROOT),
+               AEKIT_DIE_WITH_PARENT=str(os.getpid()))
     for stale in ("results.json", "meta.json"):
         (folder / stale).unlink(missing_ok=True)
     start = time.monotonic()
@@ -121,13 +134,21 @@ def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests) -> dict:
     seconds = time.monotonic() - start
     if accounts.is_root():
         accounts.reap_stale()  # a grader stopped at --limit cannot close its sandboxes itself
+    return finish_folder(folder, entry, print_, tests, status, note, seconds)
+
+
+def finish_folder(folder: Path, entry: Entry, print_: str, tests, status: str, note: str,
+                  seconds: float) -> dict:
+    """Complete a student's folder after its grading: results.json (a grading failure when the
+    grader left none), meta.json with what the batch knows, and feedback.txt; returns the meta.
+    ``tests`` may be a function that returns them (loaded only when a failure needs them)."""
     try:
         results = json.loads((folder / "results.json").read_text())
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         if status == "graded":
             status, note = "grader-error", "the grader left no results"
-        results = grader_failure(tests, "Your submission could not be graded automatically "
+        results = grader_failure(tests() if callable(tests) else tests, "Your submission could not be graded automatically "
                                         f"({note}). Your TA has been told and will grade it.")
         meta = {"failures": {}, "isolation": {}}
         write_json(results, folder / "results.json")
@@ -200,13 +221,34 @@ def report(rows: list[dict], skipped: list[str]) -> str:
     return "\n".join(lines)
 
 
-def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args, progress=True) -> list[dict]:
-    from tqdm.auto import tqdm
-
-    load_spec(homework)  # unknown homework: fail before anything is written
+def selected_tests(homework: str, args) -> list:
+    """The homework's tests that this batch grades (all, or those ``--only`` names)."""
     tests = load_tests(homework)
     if getattr(args, "only", None):
         tests = [t for t in tests if args.only.lower() in t.name.lower()]
+    return tests
+
+
+def grade_locally(homework: str, todo: list[Entry], out_dir: Path, args, tests):
+    """Grade ``todo`` on this machine, ``--workers`` at a time; yield (entry, meta) as each finishes
+    (meta is an exception when the batch could not grade that entry)."""
+    with ThreadPoolExecutor(max(1, args.workers)) as pool:
+        futures = {pool.submit(grade_one, homework, e, out_dir, args, tests): e for e in todo}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as err:  # the batch itself must survive anything one entry does
+                yield futures[future], err
+
+
+def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args, progress=True,
+          grader=grade_locally) -> list[dict]:
+    """Grade every student of ``submissions`` not graded yet; ``grader`` runs the gradings (here, or
+    on a cluster: :mod:`autograder.cluster`) and yields each student's (entry, meta) when done."""
+    from tqdm.auto import tqdm
+
+    load_spec(homework)  # unknown homework: fail before anything is written
+    tests = selected_tests(homework, args)
     found, skipped = entries(Path(submissions))
     out_dir = Path(out_dir)
     if accounts.is_root():  # sandboxes run as other users: no student may read another's work
@@ -216,16 +258,14 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     done_before = len(found) - len(todo)
     if done_before:
         print(f"{done_before} submission(s) already graded, skipped (use --force to grade them again).")
+    # disable=None: tqdm stays quiet when stderr is not a terminal (a log file, a cluster job).
     with tqdm(total=len(todo), desc=f"grading {homework}", unit="student", file=sys.stderr,
-              disable=not progress or args.quiet) as bar, ThreadPoolExecutor(max(1, args.workers)) as pool:
-        futures = {pool.submit(grade_one, homework, e, out_dir, args, tests): e for e in todo}
-        for future in as_completed(futures):
-            entry = futures[future]
-            try:
-                meta = future.result()
+              disable=True if (not progress or args.quiet) else None) as bar:
+        for entry, meta in grader(homework, todo, out_dir, args, tests):
+            if isinstance(meta, BaseException):
+                bar.write(f"{entry.student}: could not be graded ({meta})")
+            else:
                 bar.set_postfix_str(f"{entry.student}: {meta.get('score', 0)}")
-            except Exception as err:  # the batch itself must survive anything one entry does
-                bar.write(f"{entry.student}: could not be graded ({err})")
             bar.update(1)
     rows = []
     for entry in found:
@@ -236,6 +276,8 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     write_csv(rows, csv_path)
     print(report(rows, skipped))
     print(f"Wrote {csv_path} and {len(rows)} result folder(s) under {out_dir}.")
+    from .course_report import write_report
+    print(f"Wrote the course report {write_report(homework, Path(submissions), out_dir, rows, skipped)}.")
     return rows
 
 
@@ -243,5 +285,9 @@ def main(args) -> int:
     if not Path(args.submissions).is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
+    if getattr(args, "scheduler", None) or getattr(args, "cluster", None):
+        from . import cluster
+
+        return cluster.main(args)
     batch(args.homework, Path(args.submissions), Path(args.out_dir), Path(args.csv), args)
     return 0

@@ -6,6 +6,7 @@ score; non-zero only when the grader itself could not run.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,26 +17,36 @@ from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
 from .pipeline.score import Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError
-from .submission import opened
+from .pipeline.submission import opened
 
 DEFAULT_TIMEOUT = 1800.0  # seconds per training run
 
 
-def missing_files_results(tests, missing: list[str]) -> list[TestResult]:
+def missing_files_results(homework: str, tests, missing: list[str]) -> list[TestResult]:
     message = (f"Your submission has no {', '.join(missing)}. Upload the zip made by "
-               f"`python zipsrc.py <homework>`, which holds every required file.")
+               f"`python zipsrc.py {homework}`, which holds every required file.")
     return failed_everywhere(tests, message)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this grader process and of the student processes it has ended, in MB."""
+    import resource
+
+    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return round(max(peaks) / 1024, 1)  # Linux reports kilobytes
 
 
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
           seed: int = 0, tests=None, progress=None, limits: Limits | None = None,
-          options: dict | None = None, meta: dict | None = None) -> dict:
+          options: dict | None = None, meta: dict | None = None, feedback: Path | None = None) -> dict:
     """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict.
 
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
     tests read (``timeout`` and ``seed`` are set from the arguments). When ``meta`` is a dict it
     receives what Gradescope's format has no room for: how student code failed, per kind, and what
-    the sandbox could enforce on this machine (the batch verb records it).
+    the sandbox could enforce on this machine (the batch verb records it). When ``feedback`` is a
+    folder, the student's feedback page (``feedback.html``, self-contained) and the pictures the
+    grader drew (PNG) are written there.
     """
     start = time.monotonic()
     spec = load_spec(homework)
@@ -49,7 +60,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     try:
         with opened(spec, Path(submission)) as (workdir, missing):
             if missing:
-                results = missing_files_results(tests, missing)
+                results = missing_files_results(homework, tests, missing)
                 notes = results[0].output
             else:
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
@@ -69,14 +80,25 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
         meta.update({"homework": homework, "score": data["score"],
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
-                     "seconds": data["execution_time"]})
+                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb()})
     if out is not None:
         write_json(data, out)
+    if feedback is not None:
+        from .pipeline import feedback as pages
+
+        pages.write(Path(feedback), f"{homework}: feedback on {Path(submission).name}", results, notes)
     return data
 
 
 def main(args) -> int:
     import torch
+
+    parent = os.environ.pop("AEKIT_DIE_WITH_PARENT", "")
+    if parent:  # started by a batch: end with it rather than grade for nobody
+        accounts.die_with_parent()
+        if str(os.getppid()) != parent:
+            print("error: the batch that started this grading has gone", file=sys.stderr)
+            return 3
     from tqdm.auto import tqdm
 
     if args.threads:
@@ -88,17 +110,20 @@ def main(args) -> int:
             print(f"error: no {args.homework} test has '{args.only}' in its name", file=sys.stderr)
             return 2
     with tqdm(total=len(tests), desc=f"grading {args.homework}", unit="test", file=sys.stderr,
-              disable=args.quiet) as bar:
+              disable=True if args.quiet else None) as bar:  # None: no bar when stderr is not a terminal
         def progress(result):
             bar.set_postfix_str(result.name[:40])
             bar.update(1)
         meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs}, meta=meta)
+                     options={"jobs": args.jobs}, meta=meta,
+                     feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))
     print(summary(results_from_json(data)))
     if args.out:
         print(f"\nWrote {args.out} ({data['execution_time']:.0f} s).")
+    if getattr(args, "feedback", None):
+        print(f"Wrote {Path(args.feedback) / 'feedback.html'} and its pictures.")
     return 0

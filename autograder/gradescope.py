@@ -64,7 +64,7 @@ fi
 
 # Data the student's code may read lives outside the grader's private files.
 mkdir -p "$ROOT/data"
-(cd "$SRC" && AEKIT_CACHE="$ROOT/data" "$PY" -m autograder.prefetch {homework})
+(cd "$SRC" && AEKIT_CACHE="$ROOT/data" "$PY" -m autograder prefetch {homework})
 chmod -R a+rX "$ROOT/data"
 chmod a+x "$ROOT"
 

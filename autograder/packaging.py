@@ -2,6 +2,8 @@
 
 Every check raises :class:`PackagingError` with one message written for students: it names the
 file, says what is wrong and what to do. The scripts print that message and exit with code 1.
+Warnings (:func:`source_warnings`) never refuse: they point at what a grader would miss (a notebook
+without outputs, unanswered written questions, a write-up still the template), and the zip is made.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ IDX_NAME = re.compile(r"idx\d+-ubyte", re.IGNORECASE)   # MNIST files, e.g. trai
 FORBIDDEN_DIRS = {".git", "site-packages", "dist-packages", ".venv", "venv", "__pycache__",
                   ".ipynb_checkpoints"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ANSWER_STUB = "YOUR ANSWER HERE"    # what stands where a written answer goes (nbgrader's text stub)
 
 
 class PackagingError(Exception):
@@ -156,6 +159,56 @@ def check_png(path: Path) -> None:
                              "redraw it; do not rename other files to .png.")
 
 
+def _cell_text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def notebook_warnings(path: Path) -> list[str]:
+    """What to look at again before handing in the notebook at ``path``: no outputs at all (graders
+    read notebooks without running them), or cells still holding ``YOUR ANSWER HERE``."""
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return []  # check_notebook reports an unreadable notebook
+    notes = []
+    code = [cell for cell in cells if cell.get("cell_type") == "code" and _cell_text(cell).strip()]
+    if code and not any(cell.get("outputs") for cell in code):
+        notes.append(f"{show(path)} has no outputs. Graders read your notebook without running it: run "
+                     "every cell (Kernel > Restart & Run All), save it, and package again.")
+    unanswered = []
+    for number, cell in enumerate(cells, start=1):
+        if ANSWER_STUB in _cell_text(cell):
+            grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+            unanswered.append(f"cell {number}" + (f" ({grade_id})" if grade_id else ""))
+    if unanswered:
+        notes.append(f"{show(path)} has {len(unanswered)} unanswered written question(s): "
+                     f"{', '.join(unanswered)}. Replace each '{ANSWER_STUB}' with your answer, save, and package again.")
+    return notes
+
+
+def source_warnings(spec, members: list[tuple[str, Path]], hooks=None) -> list[str]:
+    """Warnings about a source zip's ``(name in zip, file)`` members: its notebooks (see
+    :func:`notebook_warnings`), the write-ups the spec asks for (``extra["documents"]``: missing,
+    or still holding the template's ``YOUR ANSWER HERE``) and the homework hook's own
+    ``source_warnings(spec, members)`` if it has one."""
+    notes = []
+    for _, path in members:
+        if Path(path).suffix.lower() == ".ipynb":
+            notes += notebook_warnings(path)
+    for document in spec.extra.get("documents", ()):
+        found = [path for name, path in members if name == document]
+        if not found:
+            notes.append(f"{document} is not in the zip: {spec.name} asks you to hand it in with your code. Fill in "
+                         f"the {document} of your homework folder (the kit's stencil has the template) and package again.")
+        elif ANSWER_STUB in Path(found[0]).read_text(encoding="utf-8", errors="replace"):
+            notes.append(f"{show(found[0])} is still the template: replace each '{ANSWER_STUB}' with your own text "
+                         "and package again.")
+    if hooks is not None and hasattr(hooks, "source_warnings"):
+        notes += hooks.source_warnings(spec, members)
+    return notes
+
+
 def write_zip(out: Path, members: list[tuple[str, Path]]) -> int:
     """Write ``(name in zip, file)`` pairs to ``out`` atomically; return the zip's size in bytes."""
     out = Path(out)
@@ -180,9 +233,10 @@ def write_zip(out: Path, members: list[tuple[str, Path]]) -> int:
     return out.stat().st_size
 
 
-def package(out: Path, collect, label: str, kind: str, upload_as: str, width: int = 24) -> int:
+def package(out: Path, collect, label: str, kind: str, upload_as: str, width: int = 24, warn=None) -> int:
     """Shared end of ``zipsrc.py`` and ``zipout.py``: call ``collect()`` for ``(name, path)``
-    pairs, write them to ``out`` and report; returns the exit code (0 written, 1 refused)."""
+    pairs, write them to ``out`` and report; returns the exit code (0 written, 1 refused). ``warn``,
+    if given, maps the pairs to warnings printed after the zip is written (they never refuse)."""
     import sys
 
     try:
@@ -198,4 +252,6 @@ def package(out: Path, collect, label: str, kind: str, upload_as: str, width: in
     for name, path in members:
         print(f"  {name:<{width}} from {show(path)}")
     print(f"Wrote {show(out)} ({human_size(size)}). Upload it as your {label} {upload_as} submission.")
+    for note in (warn(members) if warn is not None else []):
+        print(f"Warning: {note}", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""``python -m autograder.prefetch HW``: fetch (or build) and verify the data sets a homework's
+"""``python -m autograder prefetch HW``: fetch (or build) and verify the data sets a homework's
 grader and sandbox read, so grading itself never needs the network. Used by the Gradescope
 bundle's ``setup.sh``; a TA can run it before a batch too. Each data set ``NAME`` in the spec's
 ``datasets`` is handled by ``data/NAME.py``'s ``prepare()``."""
@@ -18,19 +18,19 @@ def prefetch(homework: str) -> list[str]:
     return done
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m autograder.prefetch HW", file=sys.stderr)
-        return 2
+def main(args=None) -> int:
+    """The ``prefetch`` verb; ``args`` are its parsed arguments or an argument list."""
     from data.store import DataError
 
+    from .cli import parse_verb
+
+    args = parse_verb("prefetch", args)
     try:
-        names = prefetch(argv[0])
+        names = prefetch(args.homework)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"{argv[0]}: data ready ({', '.join(names) or 'none needed'})")
+    print(f"{args.homework}: data ready ({', '.join(names) or 'none needed'})")
     return 0
 
 

@@ -7,22 +7,25 @@ line (nbgrader's convention, in ``.py`` files and notebooks alike).
 - In a ``.py`` file the stencil keeps everything else and replaces each region by a
   ``raise NotImplementedError`` naming the function the student must finish, at the region's
   indentation.
+- A Markdown file (a write-up template such as hw4's ``README.md``) keeps everything else and
+  replaces each region by the answer stub ``YOUR ANSWER HERE``, as nbgrader does in a notebook.
 - A notebook goes through the same steps as nbgrader's ``generate_assignment`` (nbgrader's own
   preprocessors, with the course's settings from :data:`NBGRADER_SETTINGS`): solution regions
   become ``YOUR ANSWER HERE`` / a ``NotImplementedError``, outputs are cleared, graded cells are
   locked and checksummed, so a notebook from the student release can be autograded by nbgrader.
 
-    python -m autograder.stencil hw4            # rewrite stencil/hw4 from solutions/hw4
-    python -m autograder.stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
+    python -m autograder stencil hw4            # rewrite stencil/hw4 from solutions/hw4
+    python -m autograder stencil hw4 --check    # exit 1 if stencil/hw4 has drifted
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import re
 import sys
 from pathlib import Path
+
+from autograder.packaging import ANSWER_STUB
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -31,8 +34,9 @@ GENERATED = ("outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints")
 _DEF = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+(\w+)")
 
 
-def strip_solutions(source: str, filename: str = "<source>") -> str:
-    """Return ``source`` with every solution region replaced by a NotImplementedError."""
+def strip_solutions(source: str, filename: str = "<source>", stub: str | None = None) -> str:
+    """Return ``source`` with every solution region replaced by a NotImplementedError (or, when
+    ``stub`` is given, by that line)."""
     out: list[str] = []
     inside = False
     owners: list[tuple[int, str]] = []  # (indent, name) of enclosing defs/classes
@@ -48,7 +52,8 @@ def strip_solutions(source: str, filename: str = "<source>") -> str:
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
             where = ".".join(name for _, name in owners) or "this part"
-            out.append(f'{indent}raise NotImplementedError("TODO: fill in {where} ({Path(filename).name})")\n')
+            out.append(f"{indent}{stub}\n" if stub is not None else
+                       f'{indent}raise NotImplementedError("TODO: fill in {where} ({Path(filename).name})")\n')
         elif stripped == END:
             if not inside:
                 raise ValueError(f"{filename}:{number}: {END} without {BEGIN}")
@@ -64,7 +69,7 @@ def strip_solutions(source: str, filename: str = "<source>") -> str:
 NBGRADER_SETTINGS = {
     "ClearSolutions": {
         "code_stub": {"python": "# TODO: your code here\nraise NotImplementedError()"},
-        "text_stub": "YOUR ANSWER HERE",
+        "text_stub": ANSWER_STUB,
         "begin_solution_delimeter": "BEGIN SOLUTION",
         "end_solution_delimeter": "END SOLUTION",
     },
@@ -101,22 +106,24 @@ def stencil_files(homework: str) -> dict[Path, str]:
     source_dir = KIT_ROOT / "solutions" / homework
     files = {}
     for path in sorted(source_dir.rglob("*")):
-        if path.suffix not in (".py", ".ipynb") or any(part in GENERATED for part in path.relative_to(source_dir).parts):
+        if path.suffix not in (".py", ".ipynb", ".md") or any(part in GENERATED for part in path.relative_to(source_dir).parts):
             continue
         target = KIT_ROOT / "stencil" / homework / path.relative_to(source_dir)
         text = path.read_text()
         if path.suffix == ".py":
             files[target] = strip_solutions(text, str(path))
+        elif path.suffix == ".md":
+            files[target] = strip_solutions(text, str(path), stub=ANSWER_STUB)
         else:
             files[target] = student_notebook(text) if is_source_notebook(text) else text
     return files
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.stencil", description=__doc__.split("\n\n")[0])
-    parser.add_argument("homework")
-    parser.add_argument("--check", action="store_true", help="only report drift; change nothing")
-    args = parser.parse_args(argv)
+def main(args=None) -> int:
+    """The ``stencil`` verb; ``args`` are its parsed arguments or an argument list."""
+    from .cli import parse_verb
+
+    args = parse_verb("stencil", args)
     drift = []
     for path, text in stencil_files(args.homework).items():
         current = path.read_text() if path.is_file() else None

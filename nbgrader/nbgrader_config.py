@@ -5,7 +5,7 @@
     nbgrader formgrade                   # (or the formgrader in Jupyter) to grade the written answers
 
 ``source/`` is rebuilt from the kit every time nbgrader starts (see autograder/course.py): edit
-``notebooks/``, ``solutions/`` and ``stencil/`` (through ``python -m autograder.stencil``), never
+``notebooks/``, ``solutions/`` and ``stencil/`` (through ``python -m autograder stencil``), never
 ``source/``. ``AEKIT_ROOT`` names the kit when this file is copied into a course folder elsewhere.
 """
 import os

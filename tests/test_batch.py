@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -108,3 +109,39 @@ def test_second_run_skips_finished_students_and_regrades_changed_ones(graded):
     assert float(rows["bob"]["score"]) == 10.0 and len(rows) == 6
     forced = _run(*graded["args"], "--force")
     assert "already graded" not in forced.stdout and len(_rows(graded["table"])) == 6
+
+
+# ----------------------------------------------------------------------------- report and feedback pages
+def test_each_student_gets_a_feedback_page_and_the_batch_a_course_report(graded):
+    assert (graded["out"] / "alice" / "feedback" / "feedback.html").is_file()
+    report = graded["out"].parent / "report" / "index.html"
+    page = report.read_text()
+    for section in ("scores", "tests", "failures", "students", "similarity"):
+        assert f'id="{section}"' in page
+    links = re.findall(r'href="([^"]+feedback\.html)"', page)
+    assert len(links) >= 5 and all((report.parent / link).resolve().is_file() for link in links)
+    assert not re.search(r'(src|href)="(https?:)?//', page)   # nothing outside the page but its own files
+    # alice and frank handed in the same reference code (a folder and a zip): similarity 1
+    with open(report.parent / "similarity" / "pairs.csv") as handle:
+        pairs = {(row["student_a"], row["student_b"]): float(row["similarity"]) for row in csv.DictReader(handle)}
+    assert pairs[("alice", "frank")] > 0.99 and list(pairs.values()) == sorted(pairs.values(), reverse=True)
+
+
+def test_report_and_feedback_in_a_real_browser(graded, tmp_path):
+    from browser_support import open_page
+
+    report = graded["out"].parent / "report" / "index.html"
+    dom, console = open_page(report.as_uri(), tmp_path / "profile", screenshot=tmp_path / "report.png")
+    assert console == [], console
+    assert "course report" in dom and dom.count("<tr") >= 6 + 1
+    assert "data:image/png;base64," in dom and (tmp_path / "report.png").stat().st_size > 20_000
+    # The student table sorts in the browser: by score, highest first (#sort-1-desc).
+    dom, console = open_page(report.as_uri() + "#sort-1-desc", tmp_path / "profile")
+    assert console == [], console
+    table = dom[dom.index('id="student-table"'):]
+    table = table[:table.index("</table>")]
+    scores = [float(v) for v in re.findall(r'<tr><td data-value="[^"]*">[^<]*</td><td data-value="([^"]+)"', table)]
+    assert len(scores) == 6 and scores == sorted(scores, reverse=True) and scores != sorted(scores)
+    feedback = graded["out"] / "alice" / "feedback" / "feedback.html"
+    dom, console = open_page(feedback.as_uri(), tmp_path / "profile", screenshot=tmp_path / "feedback.png")
+    assert console == [] and 'id="total"' in dom and "reparametrize" in dom

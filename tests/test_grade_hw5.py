@@ -199,8 +199,7 @@ def test_default_runs_end_to_end_and_earns_a_d(default_results):
     got = scores(default_results)
     for test in (hidden.reparametrize, hidden.kld, hidden.vae_loss, hidden.codes, hidden.honesty):
         assert got[test.name] == full(test), output(default_results, test)
-    assert 0 < got[hidden.architecture.name] < full(hidden.architecture)
-    assert "nn.Conv2d" in output(default_results, hidden.architecture)
+    assert not any("architecture" in name for name in got), "the architecture is the student's choice"
     text = output(default_results, hidden.clustering)
     print("default:", text.splitlines()[0])
     assert "Row reached: D (55 marks)" in text and "Next row: C- (60 marks) needs dev >= 10 and test >= 12" in text

@@ -43,7 +43,11 @@ def test_notebook_is_an_nbgrader_source_notebook(homework):
         assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source, meta["grade_id"]
         reference = source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
         assert len(reference.split()) >= 40, f"{meta['grade_id']}: the reference answer is too short to grade by"
-    known = {item.func.__name__ for item in load_checks(homework)}
+    import importlib
+
+    public = importlib.import_module(f"autograder.homeworks.{homework}.public")
+    # A check that needs a fully trained model cannot pass under nbgrader's short runs.
+    known = {item.func.__name__ for item in load_checks(homework)} - set(getattr(public, "AFTER_FULL_TRAINING", ()))
     called = set()
     for cell in autograded:
         meta, source = cell["metadata"]["nbgrader"], "".join(cell["source"])

@@ -165,3 +165,25 @@ def test_notebook_and_solution_copy_are_the_generated_notebook():
     for path in notebook.TARGETS:
         assert path.read_text() == fresh, f"{path} drifted: run python -m autograder.homeworks.hw5.notebook"
     assert notebook.main(["--check"]) == 0
+
+
+def _set_contributions(hw, text: str) -> None:
+    path = hw / "answer" / "vae.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "q4")
+    cell["source"] = text
+    path.write_text(json.dumps(nb))
+
+
+def test_zipsrc_warns_but_packages_when_the_contributions_cell_is_still_the_template(hw, capsys):
+    from autograder.stencil import student_notebook
+
+    template = json.loads(student_notebook((hw / "answer" / "vae.ipynb").read_text()))
+    cell = next(c for c in template["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "q4")
+    _set_contributions(hw, "".join(cell["source"]))
+    assert src(hw) == 0
+    err = capsys.readouterr().err
+    assert "contributions cell (Q4)" in err and "still the template" in err
+    _set_contributions(hw, "| member | contribution |\n|---|---|\n| Ada | kld, vae_loss, Q1-Q3 |\n")
+    assert src(hw) == 0
+    assert "contributions cell" not in capsys.readouterr().err

@@ -233,3 +233,68 @@ def test_zipout_refuses_symlinked_output(tmp_path, capsys):
     os.symlink(tmp_path / "outputs" / "loss_cvae.png", tmp_path / "outputs" / "loss_vae.png")
     assert run_out(tmp_path) == 1
     assert "symbolic link" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- zipsrc warnings
+
+
+def _notebook(cells) -> dict:
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+
+
+def _answer_cell(text: str, grade_id: str) -> dict:
+    return {"cell_type": "markdown", "id": grade_id, "source": text,
+            "metadata": {"nbgrader": {"grade": True, "grade_id": grade_id, "locked": False, "points": 2,
+                                      "schema_version": 3, "solution": True, "task": False}}}
+
+
+def _ran_cell() -> dict:
+    return {"cell_type": "code", "id": "ran", "metadata": {}, "execution_count": 1, "source": "print(1)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}]}
+
+
+def _readme(kit, text: str) -> None:
+    (kit["dir"] / "README.md").write_text(text)
+
+
+def test_zipsrc_warns_but_packages_a_notebook_without_outputs_and_unanswered_questions(kit, capsys):
+    kit["notebook"].write_text(json.dumps(_notebook(NOTEBOOK["cells"] + [
+        _answer_cell("YOUR ANSWER HERE", "q1"), _answer_cell("My own answer.", "q2")])))
+    _readme(kit, "Accuracy: 95 %. Known bugs: none.")
+    assert run_src(kit) == 0
+    assert "hw4.ipynb" in members(kit["out"])
+    err = capsys.readouterr().err
+    assert "Warning:" in err and "has no outputs" in err and "Restart & Run All" in err
+    assert "1 unanswered written question(s): cell 2 (q1)." in err and "(q2)" not in err
+
+
+def test_zipsrc_does_not_warn_about_a_finished_notebook_and_readme(kit, capsys):
+    kit["notebook"].write_text(json.dumps(_notebook([_ran_cell(), _answer_cell("My own answer.", "q1")])))
+    _readme(kit, "Accuracy: 95 %. Known bugs: none.")
+    assert run_src(kit) == 0
+    assert "README.md" in members(kit["out"])
+    assert "Warning" not in capsys.readouterr().err
+
+
+def test_zipsrc_warns_when_the_readme_is_missing_or_still_the_template(kit, capsys):
+    kit["notebook"].write_text(json.dumps(_notebook([_ran_cell()])))
+    assert run_src(kit) == 0
+    err = capsys.readouterr().err
+    assert "README.md is not in the zip" in err and "template" in err
+    shutil.copy(KIT_ROOT / "stencil" / "hw4" / "README.md", kit["dir"] / "README.md")
+    assert run_src(kit) == 0
+    assert "README.md" in members(kit["out"])
+    err = capsys.readouterr().err
+    assert "README.md is still the template" in err and "YOUR ANSWER HERE" in err
+
+
+def test_hw4_readme_template_comes_from_the_solution_through_the_stencil():
+    from autograder.stencil import stencil_files
+
+    solution = (KIT_ROOT / "solutions" / "hw4" / "README.md").read_text()
+    template = stencil_files("hw4")[KIT_ROOT / "stencil" / "hw4" / "README.md"]
+    assert "BEGIN SOLUTION" in solution and "BEGIN SOLUTION" not in template
+    assert template.count("YOUR ANSWER HERE") == solution.count("### BEGIN SOLUTION") >= 2
+    for heading in ("## Accuracy", "## Known bugs"):
+        assert heading in template
+    assert "README.md" in SPEC.extra["documents"]

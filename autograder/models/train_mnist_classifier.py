@@ -1,15 +1,18 @@
-"""Train the autograder's MNIST digit classifier and write its weights and record.
+"""Train an MNIST digit classifier of the course kit and write its weights and record.
 
-    python -m autograder.models.train_mnist_classifier [--epochs N] [--seed S]
+    python -m autograder.models.train_mnist_classifier [--variant grader|released] [--epochs N] [--seed S]
+
+Two variants, made by this same script: ``grader`` (the default) is the grader's private
+classifier (``autograder/models/mnist_classifier.pt``, seed 0); ``released`` is the narrower one
+students get for their own checks (``autograder/homeworks/hw4/check_classifier.pt``, seed 1).
 
 Fully seeded and deterministic on CPU with two threads: the same seed, epochs, torch version and
 kind of CPU give the same weights (another CPU may differ in the last bits, not in accuracy).
 Trains on the 60k training images with random shifts of up to +-2 pixels and, for half of the
 images, soft strokes (a Gaussian blur and a lower, uneven contrast), because the images it judges
 come from VAE decoders, whose digits are legible but grey and blurry. Evaluates on the 10k test
-images, as they are and softened, then writes ``mnist_classifier.pt`` (the state dict) and
-``mnist_classifier.json`` (its SHA-256, test accuracy, seed, epochs, time, torch version and
-command) next to :mod:`autograder.models.mnist_classifier`.
+images, as they are and softened, then writes the variant's weights (the state dict) and record
+(its SHA-256, test accuracy, architecture, seed, epochs, time, torch version and command).
 """
 from __future__ import annotations
 
@@ -26,13 +29,22 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from autograder.models.mnist_classifier import RECORD, WEIGHTS, MnistClassifier, predict
+from autograder.homeworks.hw4 import check_classifier
+from autograder.homeworks.hw4.check_classifier import MnistClassifier, predict
+from autograder.models import mnist_classifier
 from data import mnist
 
 THREADS = 2
 BATCH_SIZE = 128
 MAX_LR = 3e-3
 MAX_SHIFT = 2
+# Where each variant goes, its network and its default seed and epochs.
+VARIANTS = {
+    "grader": dict(weights=mnist_classifier.WEIGHTS, record=mnist_classifier.RECORD,
+                   architecture={}, seed=0, epochs=6),
+    "released": dict(weights=check_classifier.WEIGHTS, record=check_classifier.RECORD,
+                     architecture={"channels": [16, 32, 64], "hidden": 64}, seed=1, epochs=1),
+}
 
 
 def seed_everything(seed: int) -> None:
@@ -93,14 +105,14 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return (predict(model, x) == y).float().mean().item()
 
 
-def train(epochs: int, seed: int) -> tuple[MnistClassifier, float, float]:
-    """Train a fresh classifier; returns it (in eval mode), its test accuracy and its accuracy on
-    softened test images."""
+def train(epochs: int, seed: int, architecture: dict | None = None) -> tuple[MnistClassifier, float, float]:
+    """Train a fresh classifier (``architecture``: keyword arguments of MnistClassifier); returns
+    it (in eval mode), its test accuracy and its accuracy on softened test images."""
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
     x_train, y_train = as_tensors("train")
     x_test, y_test = as_tensors("test")
-    model = MnistClassifier()
+    model = MnistClassifier(**{k: tuple(v) if isinstance(v, list) else v for k, v in (architecture or {}).items()})
     steps_per_epoch = -(-len(x_train) // BATCH_SIZE)
     optimizer = torch.optim.AdamW(model.parameters(), lr=MAX_LR, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -109,7 +121,7 @@ def train(epochs: int, seed: int) -> tuple[MnistClassifier, float, float]:
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", leave=False)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}", leave=False, disable=None)
         for step in bar:
             index = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
             x = soften(random_shift(x_train[index], MAX_SHIFT, generator), generator)
@@ -129,12 +141,18 @@ def train(epochs: int, seed: int) -> tuple[MnistClassifier, float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="grader",
+                        help="grader: the grader's private classifier; released: the one students get")
+    parser.add_argument("--epochs", type=int, help="default: 6 (grader), 1 (released)")
+    parser.add_argument("--seed", type=int, help="default: 0 (grader), 1 (released)")
     args = parser.parse_args(argv)
+    variant = VARIANTS[args.variant]
+    args.epochs = variant["epochs"] if args.epochs is None else args.epochs
+    args.seed = variant["seed"] if args.seed is None else args.seed
+    WEIGHTS, RECORD = variant["weights"], variant["record"]
 
     start = time.perf_counter()
-    model, test_acc, soft_acc = train(args.epochs, args.seed)
+    model, test_acc, soft_acc = train(args.epochs, args.seed, variant["architecture"])
     seconds = time.perf_counter() - start
 
     buffer = io.BytesIO()
@@ -148,12 +166,15 @@ def main(argv: list[str] | None = None) -> None:
         "sha256": hashlib.sha256(payload).hexdigest(),
         "test_accuracy": round(test_acc, 4),
         "softened_test_accuracy": round(soft_acc, 4),
+        **({"architecture": variant["architecture"]} if variant["architecture"] else {}),
         "seed": args.seed,
         "epochs": args.epochs,
         "train_seconds": round(seconds, 1),
         "threads": THREADS,
         "torch_version": torch.__version__,
-        "command": f"python -m autograder.models.train_mnist_classifier --epochs {args.epochs} --seed {args.seed}",
+        "command": "python -m autograder.models.train_mnist_classifier "
+                   + (f"--variant {args.variant} " if args.variant != "grader" else "")
+                   + f"--epochs {args.epochs} --seed {args.seed}",
     }
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
     print(f"test accuracy {test_acc:.4f} in {seconds:.0f} s; wrote {WEIGHTS} ({len(payload)} bytes) and {RECORD}")

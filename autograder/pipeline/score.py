@@ -54,6 +54,7 @@ class TestResult:
     visibility: str = "visible"
     seconds: float = 0.0
     failure: str = ""   # why student code failed: error, timeout, memory, crash, garbled; or grader
+    pictures: list = field(default_factory=list)   # pictures.Picture drawn by the grader for this test
 
     @property
     def status(self) -> str:
@@ -78,6 +79,7 @@ class Context:
     _sandboxes: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
     isolation: dict = field(default_factory=dict)   # what the sandboxes that ran could enforce
+    pictures: list = field(default_factory=list)    # drawn by the test now running (run_test collects them)
 
     def _record(self, box: Sandbox) -> None:
         if box.isolation.get("started"):
@@ -89,6 +91,16 @@ class Context:
         if label not in self._sandboxes:
             self._sandboxes[label] = Sandbox(self.workdir, self.agent, self.limits, label)
         return self._sandboxes[label]
+
+    def picture(self, title: str, figure, caption: str = "") -> None:
+        """Show ``figure`` (a :mod:`.pictures` figure, or a function making one from tensors the
+        sandbox returned) in this test's feedback. Drawing it can never fail the test: a figure
+        that cannot be drawn says so in its caption. Pictures are drawn only when the grading
+        asks for them (the ``pictures`` option, on by default)."""
+        from . import pictures
+
+        if self.options.get("pictures", True):
+            self.pictures.append(pictures.render(title, figure, caption))
 
     def release(self, label: str) -> None:
         """Stop the student process ``label`` (its memory is needed elsewhere)."""
@@ -119,6 +131,7 @@ class Context:
 def run_test(item: GradedTest, ctx: Context) -> TestResult:
     start = time.monotonic()
     failure = ""
+    ctx.pictures = []
     try:
         outcome = item.func(ctx)
         if isinstance(outcome, Partial):
@@ -134,8 +147,9 @@ def run_test(item: GradedTest, ctx: Context) -> TestResult:
         score, failure = 0.0, "grader"
         output = ("The grader could not finish this test because of an internal error; this is not "
                   "necessarily your fault, so please tell your TA.\n" + traceback.format_exc(limit=3))
+    drawn, ctx.pictures = ctx.pictures, []
     return TestResult(item.name, score, float(item.points), output, item.visibility,
-                      round(time.monotonic() - start, 2), failure)
+                      round(time.monotonic() - start, 2), failure, drawn)
 
 
 def run_tests(tests, ctx: Context, progress: Callable[[TestResult], None] | None = None) -> list[TestResult]:

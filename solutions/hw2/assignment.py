@@ -158,7 +158,7 @@ def fit(model, splits, labels, args, progress=True):
     train_labels, val_labels = labels[train["source"]], labels[val["source"]]
     loader = make_loader(train["images"], train_labels, args.batch_size, args.seed)
     history = {"train_mse": [], "val_mse": [], "train_accuracy": [], "val_accuracy": []}
-    epochs = tqdm(range(1, args.epochs + 1), desc="epochs", disable=not progress, leave=False)
+    epochs = tqdm(range(1, args.epochs + 1), desc="epochs", disable=None if progress else True, leave=False)
     for epoch in epochs:
         record = train_epoch(model, loader, args, aux=args.aux)
         measured = evaluate(model, val["images"], val_labels)

@@ -198,6 +198,31 @@ def show_cvae_images(model, latent_size):
                       row_labels=list(range(NUM_CLASSES)))
 
 
+@torch.no_grad()
+def report_digit_accuracy(model, latent_size, per_digit=100):
+    """Given: how often the course's released MNIST classifier reads the requested digit in
+    ``per_digit`` CVAE samples of each digit; prints it and returns it (None without the kit).
+
+    This estimates the graded generation test, which uses the grader's own classifier (full marks
+    above 90 %). Write the figure in your README.md. ``python -m autograder check hw4`` prints it too.
+    """
+    try:
+        from autograder.homeworks.hw4 import check_classifier
+        classifier = check_classifier.load()
+    except (ImportError, RuntimeError) as err:
+        print(f"(Cannot score the CVAE's samples here: {err}. Run `python -m autograder check hw4` from the kit.)")
+        return None
+    model.eval()
+    device = next(model.parameters()).device
+    digits = torch.arange(NUM_CLASSES).repeat_interleave(per_digit)
+    z = torch.randn(digits.shape[0], latent_size, device=device)
+    images = model.decoder(torch.cat([z, one_hot(digits.to(device), NUM_CLASSES)], dim=1))
+    accuracy, by_digit = check_classifier.digit_accuracy(classifier, images.cpu(), digits)
+    print(f"The released classifier reads the requested digit in {check_classifier.describe(accuracy, by_digit)} "
+          "of the CVAE's samples (the graded test needs > 90 % with the grader's own classifier).")
+    return accuracy
+
+
 def _save_losses(losses, args):
     """Given: write the per-image loss of every epoch to outputs/losses_{vae,cvae}.json and a plot."""
     import matplotlib
@@ -233,7 +258,7 @@ def main(args):
         train_loader = load_mnist(args.batch_size)
         losses = []
         for epoch in range(1, args.num_epochs + 1):
-            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False)
+            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False, disable=None)
             total = train_vae(model, batches, args, is_cvae=args.is_cvae)
             losses.append(total / len(train_loader))
             print(f"epoch {epoch}: per-image loss {losses[-1]:.2f}")
@@ -241,6 +266,7 @@ def main(args):
         save_model_weights(model, args)
     if args.is_cvae:
         print("Saved", show_cvae_images(model, args.latent_size))
+        report_digit_accuracy(model, args.latent_size)
     else:
         print("Saved", show_vae_images(model, args.latent_size))
         print("Saved", show_vae_interpolation(model, args.latent_size))

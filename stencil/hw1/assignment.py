@@ -227,7 +227,7 @@ def main(args):
     else:
         train_loader = load_mnist(args.batch_size)
         for epoch in range(1, args.num_epochs + 1):
-            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False)
+            batches = tqdm(train_loader, desc=f"epoch {epoch}/{args.num_epochs}", leave=False, disable=None)
             total = train_autoencoder(model, batches, args)
             losses.append(total / len(train_loader))
             print(f"epoch {epoch}: {args.likelihood} NLL per image {losses[-1]:.2f}")

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from autograder.pipeline import expect
+from autograder.pipeline import expect, pictures
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -446,6 +446,11 @@ def _reconstruction_test(ctx, likelihood: str):
     seconds = float(torch.as_tensor(record["seconds"]).sum())
     losses = [v / max(int(record["batches"]), 1) for v in torch.as_tensor(record["reported"]).tolist()]
     reported = ", ".join(f"{v:.1f}" for v in losses)
+    ctx.picture(f"Test images (top) and their reconstructions by your {likelihood}-trained autoencoder (bottom)",
+                lambda: pictures.Rows(_pictured(ctx, likelihood)[:2], ["test image", "reconstruction"]))
+    ctx.picture("Your decoder on random codes from sample_uniform (top) and sample_gaussian (bottom)",
+                lambda: pictures.Rows(_pictured(ctx, likelihood)[2:], ["uniform codes", "Gaussian codes"]))
+    ctx.picture("Training loss", pictures.Curves({"train_autoencoder reported (per image)": losses}))
     if error < RECON_PASS:
         return (f"Trained with the {likelihood} NLL for {EPOCHS} epochs ({seconds:.0f} s), your autoencoder "
                 f"reconstructs {RECON_IMAGES} test images with a squared error of {error:.2f} per image (computed by "
@@ -458,6 +463,19 @@ def _reconstruction_test(ctx, likelihood: str):
                    f"ignores its code gets. Your train_autoencoder reported per-image losses {reported}. Check that "
                    f"every batch takes an optimizer step, that the loss is the batch mean of nll_per_image, and the "
                    f"architecture in the Autoencoder docstring.")
+
+
+def _pictured(ctx, likelihood: str):
+    """For the feedback's pictures: 12 test images, their reconstructions, and decodes of 12 codes
+    from each of the student's samplers fitted to the test images' codes (all from the sandbox)."""
+    def compute():
+        box, seed = ctx.sandbox(f"train-{likelihood}"), _seed(ctx, 52)
+        x = measure.as_float(_test_images(ctx))
+        codes = box.call("encode", x, seed=seed, timeout=_timeout(ctx), what="the encoder on the test images")
+        call = lambda *a: box.call(*a, seed=seed, timeout=_timeout(ctx), what=f"{a[0]} for the feedback's pictures")
+        return (x[:12], call("decode", codes[:12]), call("decode", call("sample_uniform", codes, 12)),
+                call("decode", call("sample_gaussian", codes, 12)))
+    return ctx.once(f"pictured-{likelihood}", compute)
 
 
 @graded("Gaussian-trained autoencoder: test reconstruction error ||x - x_hat||^2 < 15 per image after 5 epochs",

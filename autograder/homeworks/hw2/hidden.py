@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autograder.pipeline import expect
+from autograder.pipeline import expect, pictures
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -357,6 +357,10 @@ def compose(ctx):
                                       f"linear encoder and decoder")
         value = expect.values(value, f"compose(..., strength={strength})", (4, 3, 8, 8))
         expected = _decode(toy, _encode(toy, toy["targets"]) + strength * vector)
+        if strength == 1.0:
+            ctx.picture("Latent arithmetic on the grader's linear toy model: images, your compose(..., strength=1), "
+                        "the grader's decode(encode(x) + vector)",
+                        pictures.Rows([toy["targets"], value, expected], ["image", "your compose", "expected"]))
         if not torch.allclose(value, expected, rtol=1e-4, atol=1e-4):
             hint = ""
             if torch.allclose(value, _decode(toy, _encode(toy, toy["targets"])) + _decode(toy, strength * vector[None]),
@@ -426,6 +430,14 @@ def _test_mse(ctx, kind: str) -> tuple[float, float]:
 @graded("Training: test MSE (grader's own test split) <= 0.032 after 20 epochs", points=14)
 def test_mse(ctx):
     error, baseline = _test_mse(ctx, "ae")
+    test = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))["test"]["images"][:10]
+    ctx.picture("Test images (top) and your autoencoder's reconstructions (bottom)",
+                lambda: pictures.Rows([test, ctx.sandbox("train-ae").call("reconstruct", test, timeout=_timeout(ctx),
+                                                                         what="the reconstructions for the pictures")],
+                                      ["test image", "reconstruction"]))
+    ctx.picture("Training loss", lambda: pictures.Curves(
+        {"train_epoch reported (training MSE)": _trained(ctx, "ae")["reported"].tolist()}, ylabel="MSE per pixel",
+        points={"the grader's test MSE": (EPOCHS, error)}))
     if error <= MSE_PASS:
         return (f"The autoencoder's MSE per pixel on the grader's 200 test images is {error:.4f} (<= {MSE_PASS}); "
                 f"predicting the mean training image would give {baseline:.4f}.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect, mistakes
+from autograder.pipeline import expect, mistakes, pictures
 from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure
@@ -327,6 +327,11 @@ def grid(ctx):
         raise Fail(f"The grid is compared with create_interpolates(A[r], B[r], ...) row by row, but those rows have "
                    f"shape {tuple(rows.shape[1:])}; create_interpolates should return (9, 28, 28).")
     rows = expect.values(rows, "create_interpolates(A[r], B[r], ...) for r = 0..9", (10, 9, 28, 28), 0.0, 1.0)
+    differ = [not _same(whole[r], rows[r]) for r in range(10) for _ in range(9)]
+    ctx.picture("Your interpolation_grid(A, B, ...) (red: rows that differ from create_interpolates)",
+                pictures.Grid(whole.reshape(90, 28, 28), 9, marked=differ))
+    ctx.picture("create_interpolates(A[r], B[r], ...) row by row, as the grader called it",
+                pictures.Grid(rows.reshape(90, 28, 28), 9))
     if _same(whole, rows):
         return "Row r of the grid is create_interpolates(A[r], B[r], ...), for all 10 rows in order."
     hint = ""
@@ -444,7 +449,7 @@ def _trained(ctx):
             raise Fail("The training answered out of turn.")
         images, _ = _test_images(ctx)
         nelbo = measure.evaluate_nelbo(box, images, LATENT_DIM, _seed(ctx, 72), "trained VAE")
-        return {"nelbo": nelbo, "seconds": float(record["seconds"])}
+        return {"nelbo": nelbo, "seconds": float(record["seconds"]), "reported": record.get("reported")}
     return ctx.once("trained", compute)
 
 
@@ -452,6 +457,8 @@ def _trained(ctx):
 def training(ctx):
     record = _trained(ctx)
     nelbo, seconds = record["nelbo"], record["seconds"]
+    ctx.picture("Training loss", lambda: pictures.Curves({"train reported": record["reported"].tolist()},
+                                                         points={"the grader's test-set negative ELBO": (EPOCHS, nelbo)}))
     if nelbo < NELBO_PASS:
         return (f"After {EPOCHS} epochs ({seconds:.0f} s) the test-set negative ELBO per image, computed by the grader "
                 f"from your model, is {nelbo:.1f} (< {NELBO_PASS:g}).")

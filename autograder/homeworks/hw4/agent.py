@@ -14,7 +14,7 @@ import torch
 from autograder.pipeline.calls import answer, answers, evaluating, fit
 
 EXPORTS = ("reparametrize", "loss", "one_hot", "build", "forward", "encode", "decode", "train",
-           "train_short")
+           "train_short", "trained_samples")
 NUM_CLASSES = 10
 STATE: dict = {}
 
@@ -124,3 +124,38 @@ def train_short(kind: str, seed: int):
     value = assignment.train_vae(model, loader, args, is_cvae=(kind == "cvae"))
     moved = sum(float((p.detach() - b).abs().sum()) for p, b in zip(model.parameters(), before))
     return {"reported": answer(value, "train_vae"), "batches": len(loader), "moved": moved}
+
+
+@torch.no_grad()
+def trained_samples(per_digit: int, seed: int):
+    """Public check: the CVAE that ``assignment.py --is_cvae`` saved in ``checkpoints/cvae.pt``
+    decodes ``per_digit`` seeded codes per digit, ``decoder(torch.cat([z, one_hot(digit)], 1))``.
+
+    The model is rebuilt with the latent size recorded in ``outputs/losses_cvae.json`` (the
+    options it was trained with), else with ``parseArguments([])``'s. Returns ``{"found": False}``
+    when there is no checkpoint, else the raw images (N, ...) and the requested digits (N,).
+    """
+    import json
+    from pathlib import Path
+
+    vae, assignment = _student()
+    folder = Path(assignment.__file__).resolve().parent
+    weights = folder / "checkpoints" / "cvae.pt"
+    if not weights.is_file():
+        return {"found": False}
+    args = assignment.parseArguments([])
+    latent_size, input_size = int(args.latent_size), int(args.input_size)
+    try:
+        saved = json.loads((folder / "outputs" / "losses_cvae.json").read_text())["args"]
+        latent_size, input_size = int(saved["latent_size"]), int(saved["input_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    model = vae.CVAE(input_size, num_classes=NUM_CLASSES, latent_size=latent_size)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    digits = torch.arange(NUM_CLASSES).repeat_interleave(per_digit)
+    z = torch.randn(digits.shape[0], latent_size, generator=g)
+    codes = torch.cat([z, torch.nn.functional.one_hot(digits, NUM_CLASSES).float()], dim=1)
+    return {"found": True, "images": answer(model.decoder(codes), "decoder"), "digits": digits,
+            "latent_size": latent_size}

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from autograder.pipeline import expect, mistakes
+from autograder.pipeline import expect, mistakes, pictures
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -320,6 +320,9 @@ def _honesty(ctx, kind: str):
     images, labels = _training_subset(ctx)
     recomputed = measure.evaluate_nelbo(ctx.sandbox(f"train-{kind}"), images, labels, kind == "cvae",
                                         _latent_size(ctx, kind), _seed(ctx, 60), f"trained {label}")
+    ctx.picture(f"The {label}'s training loss", pictures.Curves(
+        {"train_vae reported (per image)": (reported / max(int(record["batches"]), 1)).tolist()},
+        points={"the grader's recomputation, last epoch": (EPOCHS, recomputed)}))
     gap = abs(per_image - recomputed) / recomputed
     if gap > HONESTY_TOLERANCE:
         hint = ""
@@ -372,6 +375,10 @@ def cvae_generation(ctx):
     correct = (predicted == digits).float()
     accuracy = float(correct.mean())
     per_digit = correct.view(measure.NUM_CLASSES, SAMPLES_PER_DIGIT).mean(dim=1)
+    shown = (torch.arange(measure.NUM_CLASSES)[:, None] * SAMPLES_PER_DIGIT + torch.arange(10)).flatten()
+    ctx.picture("Your CVAE's samples: row d asked for digit d; under each, what the classifier read "
+                "(red: not the digit asked for)", pictures.Grid(images[shown], 10, labels=predicted[shown].tolist(),
+                                                               marked=(predicted != digits)[shown].tolist()))
     table = ", ".join(f"{d}: {p:.0%}" for d, p in enumerate(per_digit.tolist()))
     if accuracy > ACCURACY_PASS:
         return f"The classifier recognised {accuracy:.1%} of your CVAE's samples as the requested digit ({table})."
@@ -389,6 +396,11 @@ def cvae_novelty(ctx):
     copies = float((nearest < COPY_DISTANCE).float().mean())
     spread = measure.within_group_spread(images, digits)
     flat = [d for d, value in enumerate(spread.tolist()) if value < SPREAD_MIN]
+    flagged = (nearest < COPY_DISTANCE).nonzero().flatten()[:10]
+    if len(flagged):
+        ctx.picture("Samples the memorisation check flagged (top) and their nearest training images (bottom)",
+                    lambda: pictures.Rows([images[flagged], train_images[pictures.nearest(images[flagged], train_images)]],
+                                          ["your sample", "nearest training"]))
     problems = []
     median = float(nearest.median())
     if copies > COPY_FRACTION_MAX or median < MEDIAN_DISTANCE_MIN:
@@ -427,6 +439,8 @@ def _bottleneck(ctx, kind: str) -> str:
     second = box.call("decode", code, timeout=_timeout(ctx), what=f"the {label}'s decoder")
     first = expect.values(first, f"the {label}'s decoder output", (64, 1, 28, 28), 0.0, 1.0)
     second = expect.values(second, f"the {label}'s decoder output", (64, 1, 28, 28), 0.0, 1.0)
+    ctx.picture(f"The {label}'s reconstructions of test images (decoded from the mean code)",
+                pictures.Rows([a[:12], first[:12]], ["test image", "reconstruction"]))
     if not torch.allclose(first, second, atol=1e-5):
         raise Fail(f"The {label}'s decoder gave a different image for the same code after the encoder saw "
                    "another batch: its output must depend on z (and c) only, not on anything the encoder "

@@ -17,5 +17,9 @@ SPEC = HomeworkSpec(
     ),
     agent="autograder.homeworks.hw4.agent",
     datasets=("mnist",),
-    extra={"run": ("assignment.py", "assignment.py --is_cvae")},
+    # The released MNIST classifier (public; the grader's own stays in autograder/models) travels
+    # with the agent to the sandbox and the student release; README.md is the hand-in's write-up.
+    extra={"run": ("assignment.py", "assignment.py --is_cvae"),
+           "agent_modules": ("check_classifier.py", "check_classifier.pt", "check_classifier.json"),
+           "documents": ("README.md",)},
 )

@@ -257,7 +257,9 @@ print("reparametrize, kld and vae_loss pass the quick checks")
 md(r"""
 ## 3. The architecture
 
-The handout's VAE (see the docstring of `VAE` for one design that works):
+The kit's suggestion (see the docstring of `VAE` for one design that works). The architecture is
+your group's choice: no test grades how the network is built; your marks come from the dev and test
+scores of the codes and from this write-up.
 
 | part | layers | shape |
 |---|---|---|
@@ -450,7 +452,8 @@ Random codes score about 0, as a chance-corrected ARI should. The default's 2-nu
 
 md(r"""
 **Q2.** Which changes to the model or its training raised your dev score the most, and which did not
-help? Give the numbers.
+help? Give the numbers. Use only the homework's data (no external data sources), and implement your
+improvements yourselves in `answer/vae.py` (not by calling an external library's model or method).
 """)
 
 answer("q2", 5, r"""
@@ -464,6 +467,8 @@ Reference values (dev, seed 0, one thread; the reference is Z = 16, 30 epochs, �
 The reference's spread over seeds is 32.8 to 38.4, so changes of 1 to 2 points (β = 4, Z = 32) are within noise and would need several seeds to confirm. Only the distortion effect and the drop for a small β or a short training are clearly real. A lower training loss did not mean a better score.
 
 *Full marks:* at least two changes reported with before/after dev scores; identifies what helped most (for a reference-like model, distortion/augmentation, ~+7) and what did not; judges differences against seed noise (a few points) rather than over-reading a single run.
+
+*Full marks also require (the handout's write-up criteria):* no external data source was used (only the homework's glyphs, no other handwriting sets or pretrained features); every improvement reported was implemented by the group in `answer/vae.py`, not taken from an external library (a library's layers and optimisers are fine, a ready-made model or clustering trick is not). An answer that breaks either criterion earns at most 1 point.
 """)
 
 md(r"""
@@ -497,7 +502,7 @@ answer("q4", 2, r"""
 
 Give 2 points when all three hold, 1 when the list is complete but vague, and 0 when a member is missing or the table is empty. A single-person group writes one row that covers everything. The TA does not judge how fair the split is; that is a matter for the group.
 
-*Full marks:* every member listed; a concrete contribution per member (code, experiments, write-up); the rows together account for the whole submission.
+*Full marks:* every member listed; a concrete contribution per member (code, experiments, write-up); the rows together account for the whole submission (the handout's criterion: each member's contribution is stated).
 """, template=r"""
 | member | contribution |
 |---|---|
@@ -529,8 +534,10 @@ python zipout.py hw5                # output.zip: outputs/dev.npy and outputs/te
 ```
 
 Upload `source.zip` and `output.zip` **together**. `zipsrc.py` refuses a folder without `vae.py` or
-`vae.ipynb`; `zipout.py` refuses codes that are missing or malformed (float32 arrays, one row per
-sign in the data's order, at most 32 numbers each).
+`vae.ipynb`, and warns (the zip is still made) when this notebook has no outputs, when an answer still
+reads `YOUR ANSWER HERE`, or when the contributions table of Q4 is still empty; `zipout.py` refuses
+codes that are missing or malformed (float32 arrays, one row per sign in the data's order, at most 32
+numbers each).
 """)
 
 

@@ -9,6 +9,9 @@ applies to every homework (no checkpoints, data, archives or links; Python that 
 notebooks; size limits). The folders ``outputs/``, ``checkpoints/`` and caches inside ``answer/``
 are left out.
 
+``zipsrc.py hw5`` also warns (without refusing) when the write-up's contributions cell (Q4) is
+still the template: a table without a single filled-in member.
+
 ``output.zip`` holds ``dev.npy`` and ``test.npy`` at its top: float32 arrays (N, Z), row i the code
 of glyph i of the split in the data's order (``data.signs``), the same Z <= 32 in both, finite
 numbers, saved without pickling (``np.save(path, codes, allow_pickle=False)``; ``answer/vae.py``'s
@@ -16,6 +19,7 @@ numbers, saved without pickling (``np.save(path, codes, allow_pickle=False)``; `
 """
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -27,6 +31,43 @@ OUTPUT_ZIP = "output.zip"
 REQUIRED = ("vae.py", "vae.ipynb")
 SKIPPED_DIRS = {"outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints", ".git"}
 SPLITS = ("dev", "test")
+CONTRIBUTIONS_CELL = "q4"   # the nbgrader grade_id of the write-up's contributions answer
+
+
+def _filled_rows(text: str) -> list[list[str]]:
+    """The rows of the Markdown tables in ``text`` (header and separator lines left out) that hold
+    something in at least one column."""
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            continue
+        columns = [column.strip() for column in line.strip("|").split("|")]
+        if columns[:2] == ["member", "contribution"] or all(set(c) <= set("-: ") for c in columns):
+            continue
+        if any(columns):
+            rows.append(columns)
+    return rows
+
+
+def source_warnings(spec, members: list[tuple[str, Path]]) -> list[str]:
+    """Warn when the write-up's contributions cell still holds the template's empty table."""
+    notes = []
+    for name, path in members:
+        if name != "answer/vae.ipynb":
+            continue
+        try:
+            cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        for cell in cells:
+            if (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id") != CONTRIBUTIONS_CELL:
+                continue
+            text = "".join(cell.get("source", ""))
+            if not _filled_rows(text):
+                notes.append(f"the contributions cell (Q4) of {show(path)} is still the template: list every "
+                             "member of your group and what each of them did (code, experiments, write-up).")
+    return notes
 
 
 def _answer_folder(spec, args) -> Path:

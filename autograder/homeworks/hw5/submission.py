@@ -1,11 +1,13 @@
-"""Open a homework 5 upload: ``source.zip`` and ``output.zip`` side by side (a folder or a zip).
+"""Open a homework 5 hand-in: ``source.zip`` and ``output.zip`` side by side (a folder or a zip), or
+the student's homework folder itself (``answer/`` and ``outputs/``, as a TA finds it on a course server).
 
 :func:`prepare` is the spec's ``prepare`` hook. It runs on the grader's private copy of the upload,
-before any student code runs: it extracts both nested zips with the same safety checks as the
-upload itself (``autograder.pipeline.unpack.extract_zip``), reads the uploaded codes into the
-grader's memory (``np.load(allow_pickle=False)``, so a crafted file cannot run code), removes the
-extracted outputs from disk, and returns the folder holding ``vae.py``, where the student's process
-will run. The hidden tests find the uploaded codes with :func:`uploaded`.
+before any student code runs. With the two zips it extracts both with the same safety checks as the
+upload itself (``autograder.pipeline.unpack.extract_zip``); with a homework folder it takes the codes
+from ``outputs/`` when they are there (nothing the student did not hand in is run to make them).
+Either way it reads the codes into the grader's memory (``np.load(allow_pickle=False)``, so a crafted
+file cannot run code), removes them from disk, and returns the folder holding ``vae.py``, where the
+student's process will run. The hidden tests find the uploaded codes with :func:`uploaded`.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from autograder.pipeline.unpack import SubmissionError, extract_zip
 from .scoring import CodesError, check_codes
 
 SPLITS = ("dev", "test")
+ZIPS = ("source.zip", "output.zip")
 _UPLOADED: dict[str, dict] = {}
 
 
@@ -68,8 +71,19 @@ def _read_codes(folder: Path) -> dict:
 
 
 def prepare(folder: Path) -> Path:
-    """Extract ``source.zip`` and ``output.zip`` in ``folder``; return the folder holding vae.py."""
+    """Return the folder holding vae.py, after reading the hand-in's codes into the grader's memory."""
     folder = Path(folder)
+    zips = [name for name in ZIPS if (folder / name).is_file()]
+    if len(zips) == 1:
+        other = next(name for name in ZIPS if name not in zips)
+        raise SubmissionError(f"Your upload has {zips[0]} but no {other}: upload source.zip "
+                              "(`python zipsrc.py hw5`) and output.zip (`python zipout.py hw5`) together.")
+    if zips:
+        return _from_zips(folder)
+    return _from_folder(folder)
+
+
+def _from_zips(folder: Path) -> Path:
     source, output = folder / "_source", folder / "_output"
     for archive, target in ((folder / "source.zip", source), (folder / "output.zip", output)):
         if target.exists():
@@ -84,6 +98,25 @@ def prepare(folder: Path) -> Path:
         _UPLOADED[_key(workdir)] = _read_codes(output)
     finally:
         shutil.rmtree(output, ignore_errors=True)  # in the grader's memory now; out of the student's reach
+    return workdir
+
+
+def _from_folder(folder: Path) -> Path:
+    """A homework folder (``answer/vae.py``, codes in ``outputs/``): the codes are read when present."""
+    if not any(p.is_file() for p in folder.rglob("vae.py")):
+        raise SubmissionError("This hand-in has neither source.zip and output.zip nor a homework folder with "
+                              "answer/vae.py. Upload the two zips made by `python zipsrc.py hw5` and "
+                              "`python zipout.py hw5`.")
+    workdir = _find_vae(folder)
+    found = [p for split in SPLITS for p in folder.rglob(f"{split}.npy") if p.is_file()]
+    if found:
+        codes = _read_codes(folder)
+    else:
+        codes = {"problem": "the homework folder has no outputs/dev.npy and outputs/test.npy (run "
+                            "`python answer/vae.py` to write them)"}
+    for path in found:
+        path.unlink()  # in the grader's memory now; out of the student's reach
+    _UPLOADED[_key(workdir)] = codes
     return workdir
 
 

@@ -1,9 +1,9 @@
 """Measure what the grade table is calibrated against: random codes, raw pixels, the given default
 and the reference, on dev and test, with both chance-corrected metrics, and the training times.
 
-    python -m autograder.homeworks.hw5.baselines                      # reference with seed 0 only
-    python -m autograder.homeworks.hw5.baselines --seeds 0 1 2 3      # the reference's spread over seeds
-    python -m autograder.homeworks.hw5.baselines --table my_table.csv # rows reached under another table
+    python benchmarks/calibrate_hw5_grade_table.py                      # reference with seed 0 only
+    python benchmarks/calibrate_hw5_grade_table.py --seeds 0 1 2 3      # the reference's spread over seeds
+    python benchmarks/calibrate_hw5_grade_table.py --table my_table.csv # rows reached under another table
 
 Each model trains in this process on one CPU thread, as in the grader; times are CPU seconds of
 this process (wall time on a busy machine is longer). Uses the test labels: a TA's tool.
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import scoring
+KIT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT_ROOT))
 
-KIT_ROOT = Path(__file__).resolve().parents[3]
+from autograder.homeworks.hw5 import scoring  # noqa: E402
 
 
 def _module(path: Path, name: str):

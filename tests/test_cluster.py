@@ -1,0 +1,240 @@
+"""Batch grading on a real Dask cluster: a scheduler and two workers, each its own process on
+127.0.0.1 (tests/cluster_support.py). The gradings run only hw4's reparametrize tests (``--only``),
+so each takes seconds.
+
+- the cluster batch gives the same scores, test by test, as the local batch on a mixed set;
+- a worker killed mid-grading has that grading run again elsewhere (every student graded, once);
+  a submission whose grading kills its worker every time becomes a grading failure of its own;
+- a client stopped mid-batch and started again skips the students already graded;
+- a worker whose kit differs from the client's refuses the work and says why.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cluster_support import KIT, LocalDask, graders
+from test_batch import REFERENCE, STENCIL, _copy, _rows
+
+pytest.importorskip("distributed")
+
+FAST = ["--only", "reparametrize", "--timeout", "30", "--limit", "60", "--quiet"]
+
+
+def _batch(subs: Path, out: Path, *extra, wait=True):
+    command = [sys.executable, "-m", "autograder", "batch", "hw4", str(subs), "--csv", str(out / "grades.csv"),
+               "--out-dir", str(out / "results"), *FAST, *map(str, extra)]
+    if not wait:
+        return subprocess.Popen(command, cwd=KIT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, cwd=KIT, capture_output=True, text=True, timeout=900)
+
+
+def _scores(folder: Path) -> dict:
+    """Each student's score and, test by test, score, status and feedback (results.json minus timing)."""
+    found = {}
+    for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        data = json.loads((student / "results.json").read_text())
+        found[student.name] = (data["score"], [(t["name"], t["score"], t["status"], t["output"]) for t in data["tests"]])
+    return found
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    subs = tmp_path_factory.mktemp("cluster") / "submissions"
+    subs.mkdir()
+    _copy(REFERENCE, subs / "alice")
+    _copy(STENCIL, subs / "bob")
+    _copy(REFERENCE, subs / "carol", "while True:\n    pass\n")          # hangs on import
+    _copy(REFERENCE, subs / "dave", "import os\nos._exit(3)\n")          # crashes on import
+    shutil.make_archive(str(subs / "frank"), "zip", REFERENCE)            # a zip
+    return subs
+
+
+@pytest.mark.slow
+def test_cluster_batch_gives_the_local_batch_scores(mixed, tmp_path):
+    local = _batch(mixed, tmp_path / "local", "--workers", "2")
+    assert local.returncode == 0, local.stderr[-2000:]
+    with LocalDask(tmp_path / "dask", workers=2) as dask:
+        remote = _batch(mixed, tmp_path / "remote", "--scheduler", dask.address)
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    assert "Dask dashboard: http://127.0.0.1:" in remote.stdout
+    expected, got = _scores(tmp_path / "local" / "results"), _scores(tmp_path / "remote" / "results")
+    assert set(got) == {"alice", "bob", "carol", "dave", "frank"}
+    assert got == expected
+    assert got["alice"][0] == 10.0 and got["frank"][0] == 10.0 and got["bob"][0] == 0.0
+    local_rows, remote_rows = _rows(tmp_path / "local" / "grades.csv"), _rows(tmp_path / "remote" / "grades.csv")
+    for student, row in remote_rows.items():
+        for field in ("score", "max_score", "status", "failed_tests"):
+            assert row[field] == local_rows[student][field], (student, field)
+    # Every file the per-student grader wrote comes back, whatever it is.
+    for student in got:
+        names = {p.name for p in (tmp_path / "local" / "results" / student).iterdir()}
+        assert names == {p.name for p in (tmp_path / "remote" / "results" / student).iterdir()}
+        assert {"results.json", "meta.json", "feedback.txt", "grader.log"} <= names
+    # The summary is the local batch's, line for line, but for the timing-free parts.
+    assert remote.stdout.split("Graded", 1)[1] == local.stdout.split("Graded", 1)[1].replace(
+        str(tmp_path / "local"), str(tmp_path / "remote"))
+
+
+def _kill_workers_of(student: str, times: int, stop: threading.Event, killed: list) -> None:
+    """Kill (SIGKILL) the worker process grading ``student``, ``times`` times at most."""
+    seen = set()
+    while not stop.is_set() and len([k for k in killed if k[0] == student]) < times:
+        for pid, worker in graders(student):
+            if pid not in seen:
+                seen.add(pid)
+                time.sleep(1.0)  # mid-grading
+                try:
+                    os.kill(worker, signal.SIGKILL)
+                    killed.append((student, worker, pid))
+                except ProcessLookupError:
+                    pass
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_killed_workers_lose_nothing_and_a_worker_killer_fails_alone(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    for student in ("alice", "erin", "mallory"):
+        _copy(REFERENCE, subs / student)
+    _copy(STENCIL, subs / "bob")
+    stop, killed = threading.Event(), []
+    # allowed_failures=1: a grading survives one worker death; the second time it is a failure.
+    with LocalDask(tmp_path / "dask", workers=2, allowed_failures=1) as dask:
+        killers = [threading.Thread(target=_kill_workers_of, args=(s, n, stop, killed), daemon=True)
+                   for s, n in (("alice", 1), ("mallory", 99))]
+        for killer in killers:
+            killer.start()
+        run = _batch(subs, tmp_path / "out", "--scheduler", dask.address)
+        stop.set()
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert any(k[0] == "alice" for k in killed), "the test never caught alice mid-grading"
+    assert len([k for k in killed if k[0] == "mallory"]) == 2
+    rows = _rows(tmp_path / "out" / "grades.csv")
+    assert sorted(rows) == ["alice", "bob", "erin", "mallory"]
+    assert float(rows["alice"]["score"]) == 10.0 and rows["alice"]["status"] == "graded"
+    assert float(rows["erin"]["score"]) == 10.0 and float(rows["bob"]["score"]) == 0.0
+    assert rows["mallory"]["status"] == "grader-error" and float(rows["mallory"]["score"]) == 0.0
+    assert "stopped the cluster worker" in rows["mallory"]["note"]
+    mallory = json.loads((tmp_path / "out" / "results" / "mallory" / "results.json").read_text())
+    assert all("could not be graded automatically" in t["output"] for t in mallory["tests"])
+    # The graders of killed workers died with them: none grades on for nobody.
+    time.sleep(1.0)
+    for _, _, grader in killed:
+        assert not Path(f"/proc/{grader}").exists() or b"zombie" in Path(f"/proc/{grader}/status").read_bytes().lower()
+
+
+@pytest.mark.slow
+def test_a_restarted_client_keeps_what_was_graded(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    for i in range(5):
+        _copy(REFERENCE if i % 2 == 0 else STENCIL, subs / f"student{i}")
+    out = tmp_path / "out"
+    with LocalDask(tmp_path / "dask", workers=2) as dask:
+        first = _batch(subs, out, "--scheduler", dask.address, wait=False)
+        deadline = time.monotonic() + 600
+        while not list((out / "results").glob("*/meta.json")):
+            assert first.poll() is None and time.monotonic() < deadline, "the first client ended early"
+            time.sleep(0.2)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        kept = {p.parent.name for p in (out / "results").glob("*/meta.json")}
+        assert 1 <= len(kept) < 5
+        second = _batch(subs, out, "--scheduler", dask.address)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"{len(kept)} submission(s) already graded, skipped" in second.stdout
+    rows = _rows(out / "grades.csv")
+    assert sorted(rows) == [f"student{i}" for i in range(5)]
+    assert [float(rows[f"student{i}"]["score"]) for i in range(5)] == [10.0, 0.0, 10.0, 0.0, 10.0]
+
+
+def test_a_submission_travels_to_a_worker_unchanged(tmp_path):
+    """The bytes a worker grades are the submission's: same files, same fingerprint, zip or folder."""
+    from autograder.batch import fingerprint
+    from autograder.cluster import read_submission, write_files
+
+    folder = tmp_path / "alice"
+    _copy(REFERENCE, folder)
+    (folder / "extra").mkdir()
+    (folder / "extra" / "notes.md").write_text("mine\n")
+    copy = tmp_path / "worker" / "alice"
+    copy.mkdir(parents=True)
+    write_files(copy, read_submission(folder))
+    assert fingerprint(copy) == fingerprint(folder)
+    zipped = Path(shutil.make_archive(str(tmp_path / "frank"), "zip", REFERENCE))
+    assert read_submission(zipped) == zipped.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "/tmp/escape.txt", "a/../../escape.txt"])
+def test_files_from_a_worker_stay_in_the_students_folder(tmp_path, name):
+    from autograder.cluster import replace_folder
+
+    folder = tmp_path / "results" / "alice"
+    with pytest.raises(ValueError, match="refusing to write"):
+        replace_folder(folder, {"results.json": b"{}", name: b"x"})
+    assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/escape.txt").exists()
+
+
+def test_a_workers_differences_are_named():
+    from autograder.cluster import differences, stamp
+
+    mine = stamp("hw4")
+    theirs = {"kit": "0" * 64, "data": {**mine["data"], "mnist/train-labels-idx1-ubyte.gz": "missing or corrupt"}}
+    problems = differences(mine, theirs)
+    assert len(problems) == 2 and "its kit differs" in problems[0] and "train-labels" in problems[1]
+    assert differences(mine, stamp("hw4")) == []
+
+
+def test_a_worker_loads_the_tests_only_for_a_grading_that_left_no_results(tmp_path):
+    """Workers skip loading the homework's tests (seconds and ~300 MB) unless a grader left no
+    results; then the student still gets every test at zero, saying why."""
+    from autograder.batch import Entry, finish_folder, selected_tests
+    from types import SimpleNamespace
+
+    asked = []
+
+    def tests():
+        asked.append(1)
+        return selected_tests("hw4", SimpleNamespace(only="reparametrize"))
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    meta = finish_folder(folder, Entry("alice", tmp_path / "alice.zip"), "f" * 64, tests, "grader-timeout",
+                         "grading took longer than 60 s and was stopped", 60.0)
+    results = json.loads((folder / "results.json").read_text())
+    assert asked == [1] and meta["status"] == "grader-timeout" and results["score"] == 0
+    assert len(results["tests"]) == 2 and all("longer than 60 s" in t["output"] for t in results["tests"])
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_kit_refuses_the_work(tmp_path):
+    """A worker running a changed copy of the kit (and without the course's data beside it) takes
+    no grading; the client names it, says why, and stops with an error instead of waiting forever."""
+    other = tmp_path / "elsewhere" / "kit"
+    for part in ("autograder", "data"):
+        shutil.copytree(KIT / part, other / part, ignore=shutil.ignore_patterns("__pycache__", "cache"))
+    (other / "autograder" / "batch.py").write_text((other / "autograder" / "batch.py").read_text() + "\n# edited\n")
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    _copy(STENCIL, subs / "bob")
+    with LocalDask(tmp_path / "dask", workers=0) as dask:
+        dask.add_worker("stale", kit=other, env={"AEKIT_DATA": str(tmp_path / "nothing"), "AEKIT_OFFLINE": "1",
+                                                 "AEKIT_CACHE": str(tmp_path / "nothing")})
+        dask.wait_for_workers(1)
+        run = _batch(subs, tmp_path / "out", "--scheduler", dask.address)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "refuses to grade hw4" in run.stderr and "its kit differs from the client's" in run.stderr
+    assert "data file mnist/train-images-idx3-ubyte.gz: missing or corrupt" in run.stderr
+    assert "no worker accepted the work" in run.stderr
+    assert not (tmp_path / "out" / "results" / "bob" / "results.json").exists()
