@@ -108,7 +108,7 @@ def test_cli_exits_zero_after_grading_and_two_for_unknown_homework(tmp_path):
 
 @pytest.mark.parametrize("bug, lost", [
     ("hang", names(hidden.one_hot)),
-    ("exit", names(hidden.loss_function)),
+    ("exit", names(hidden.loss_function, hidden.loss_kl_term)),
 ])
 def test_hostile_unit_code_fails_only_its_own_tests(tmp_path, bug, lost):
     patches = {
@@ -175,7 +175,7 @@ ONE_BUG = {
     # loss summed over the batch: loss_function and the reported losses are wrong, training is not.
     "loss_not_averaged": ([("vae.py", "loss = (bce_function(x_hat, x) + kl) / x.shape[0]",
                             "loss = bce_function(x_hat, x) + kl")],
-                          names(hidden.loss_function, hidden.vae_honesty, hidden.cvae_honesty)),
+                          names(hidden.loss_function, hidden.loss_kl_term, hidden.vae_honesty, hidden.cvae_honesty)),
     # the CVAE's decoder throws the class away: it still reconstructs, but cannot draw a chosen digit.
     "decoder_ignores_class": ([("vae.py", "            nn.Linear(Z + C, H), nn.ReLU(),\n",
                                 "            _DropClass(Z), nn.Linear(Z, H), nn.ReLU(),\n"),

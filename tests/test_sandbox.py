@@ -199,3 +199,37 @@ def test_a_slice_travels_without_its_whole_storage():
     big = torch.zeros(10000, 784)
     assert len(wire.encode([big[:10]])) < 10 * 784 * 4 + 4096
     assert torch.equal(wire.decode(wire.encode({"x": big[5:7]})[8:])["x"], big[5:7])
+
+
+
+def test_feedback_cuts_the_kits_frames_and_hints_at_a_hard_coded_gpu(tmp_path):
+    """describe_exception, which the child runs on every error: only the student's frames, "…"
+    where the kit's or the libraries' were, and a hint for a GPU the grader does not have."""
+    import importlib.util
+
+    from autograder.pipeline.child import describe_exception
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "student_gpu.py").write_text("import torch\n\ndef helper():\n    return torch.zeros(2).cuda()\n\n"
+                                         "def gpu():\n    return helper()\n")
+    spec = importlib.util.spec_from_file_location("student_gpu", work / "student_gpu.py")
+    student = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(student)
+
+    def kit_side():   # a frame of the grader's own, like agent.py's
+        return student.gpu()
+
+    with pytest.raises(Exception) as err:
+        kit_side()
+    described = describe_exception(err.value, str(work))
+    lines = described["traceback"].splitlines()
+    assert lines[0] == "  …" and 'File "student_gpu.py", line 7, in gpu' in lines[1], lines
+    assert any('line 4, in helper' in line for line in lines)
+    assert "test_sandbox.py" not in described["traceback"]
+    assert "without a GPU" in described["hint"]
+
+    with pytest.raises(AttributeError) as err:
+        getattr(importlib.import_module("math"), "not_there")
+    described = describe_exception(err.value, str(work))
+    assert described["traceback"] == "" and "keep each one with the name" in described["hint"]

@@ -72,7 +72,6 @@ def bce_function(x_hat, x):
 '''
     results = grade("hw4", hostile(tmp_path, "liar", prelude), tests=UNITS, options={"call_timeout": 60})
     tests = by_name(results)
-    assert tests[hidden.bce_function.name]["score"] == 0
     assert tests[hidden.loss_function.name]["score"] == 0   # the grader recomputes the loss itself
     assert tests[hidden.reparametrize_statistics.name]["score"] == hidden.reparametrize_statistics.points
 
@@ -154,8 +153,8 @@ def test_f_memory_and_disk_exhaustion_fail_only_that_test(tmp_path, attack, kind
     results = grade("hw4", hostile(tmp_path, attack, prelude), tests=UNITS, limits=limits,
                     options={"call_timeout": 60})
     tests = by_name(results)
-    assert tests[hidden.bce_function.name]["score"] == 0
-    assert kind_text in tests[hidden.bce_function.name]["output"], tests[hidden.bce_function.name]["output"]
+    assert tests[hidden.loss_function.name]["score"] == 0   # loss_function calls the hostile bce_function
+    assert kind_text in tests[hidden.loss_function.name]["output"], tests[hidden.loss_function.name]["output"]
     assert tests[hidden.one_hot.name]["score"] == hidden.one_hot.points   # a fresh process goes on
     if ROOT:  # what the student's user left in shared scratch folders is removed
         assert not Path("/tmp/big.bin").exists()

@@ -76,6 +76,7 @@ def hook(dotted: str):
 # The parts of a homework package the student's sandbox may see (everything else is the grader's).
 PUBLIC_PARTS = ("__init__.py", "spec.py", "agent.py", "public.py")
 CORE_PUBLIC = ("autograder/__init__.py", "autograder/pipeline/__init__.py", "autograder/pipeline/child.py",
+               "autograder/pipeline/calls.py",
                "autograder/pipeline/wire.py", "autograder/homeworks/__init__.py")
 
 

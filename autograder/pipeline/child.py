@@ -27,22 +27,53 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _hint(exc: BaseException, message: str) -> str:
+    """A line of advice for mistakes whose message alone does not say what to change."""
+    lowered = message.lower()
+    if "cuda" in lowered or "nvidia driver" in lowered:
+        return ("The grader runs on a CPU without a GPU: do not hard-code .cuda() or device='cuda'. Put new "
+                "tensors where the inputs are (torch.randn_like(mu), torch.zeros(..., device=x.device), .to(x)).")
+    if isinstance(exc, AttributeError) and message.startswith("module '") and "has no attribute" in message:
+        return ("The grader calls the functions and classes of the handout by name: keep each one with the "
+                "name and signature the handout gives.")
+    return ""
+
+
 def describe_exception(exc: BaseException, workdir: str, limit: int = 6) -> dict:
-    """Type, message and the last traceback lines, keeping frames from the student's files."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if os.path.abspath(f.filename).startswith(workdir + os.sep)]
-    shown = (own or frames)[-limit:]
+    """Type, message, advice, and the traceback cut to the frames in the student's own files.
+
+    Frames of the grader, the kit and the libraries are left out; a line with "…" stands where
+    frames were cut, so the student sees their own lines in the order they ran.
+    """
+    def own(filename: str) -> bool:
+        return os.path.abspath(filename).startswith(workdir + os.sep)
+
+    def show(filename: str, lineno, name: str | None, line: str | None) -> list:
+        where = f'  File "{os.path.relpath(filename, workdir)}", line {lineno}' + (f", in {name}" if name else "")
+        return [where] + ([f"    {line.strip()}"] if line and line.strip() else [])
+
+    entries: list = []   # each: a list of lines of one of the student's frames, or None for a cut
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if own(frame.filename):
+            entries.append(show(frame.filename, frame.lineno, frame.name, frame.line))
+        elif not entries or entries[-1] is not None:
+            entries.append(None)
+    if isinstance(exc, SyntaxError) and exc.filename and own(exc.filename):
+        entries.append(show(exc.filename, exc.lineno, None, exc.text))
+    kept = [e for e in entries if e is not None]
+    if len(kept) > limit:   # the last frames say most; mark the older ones as cut
+        cut_from = [i for i, e in enumerate(entries) if e is not None][-limit]
+        entries = [None] + entries[cut_from:]
     lines = []
-    for frame in shown:
-        name = os.path.relpath(frame.filename, workdir) if frame in own else os.path.basename(frame.filename)
-        lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}")
+    if kept:
+        for entry in entries:
+            lines += ["  …"] if entry is None else entry
     if isinstance(exc, SystemExit):
         message = f"the code called sys.exit({exc.code!r})"
     else:
         message = str(exc)
-    return {"type": type(exc).__name__, "message": message[:2000], "traceback": "\n".join(lines)}
+    return {"type": type(exc).__name__, "message": message[:2000], "traceback": "\n".join(lines),
+            "hint": _hint(exc, message)}
 
 
 def serve(agent, request_fd: int, answer_fd: int, workdir: str) -> None:

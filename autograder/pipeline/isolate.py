@@ -297,7 +297,9 @@ class Sandbox:
         error = {k: str(v)[:4000] for k, v in error.items()} if isinstance(error, dict) else {}
         text = f"While the grader ran {what}, your code raised {error.get('type', 'an error')}: {error.get('message', '')}"
         if error.get("traceback"):
-            text += "\nLast lines of the traceback:\n" + str(error["traceback"])
+            text += "\nLast lines of the traceback (your files only):\n" + str(error["traceback"])
+        if error.get("hint"):
+            text += "\n" + str(error["hint"])
         raise StudentFailure(text)
 
     def call(self, method: str, *args, what: str = "", seed: int = 0, timeout: float = 120.0, **kwargs):

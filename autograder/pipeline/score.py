@@ -2,12 +2,12 @@
 
 A homework's ``hidden.py`` (or ``public.py``) lists tests made with :func:`test`::
 
-    @graded("bce_function matches the grader's BCE", points=6)
-    def bce(ctx):
-        value = ctx.sandbox("units").call("bce", x_hat, x, what="bce_function(x_hat, x)")
+    @graded("loss_function: negative ELBO averaged per image", points=8)
+    def loss(ctx):
+        value = ctx.sandbox("units").call("loss", x_hat, x, mu, logvar, what="loss_function(...)")
         if not close(value, expected):
-            raise Fail("bce_function returned ..., the grader expected ...")
-        return "bce_function agrees with the grader."          # full marks
+            raise Fail("loss_function returned ..., the grader expected ...")
+        return "loss_function agrees with the grader."          # full marks
 
 A test earns full marks by returning (a message or ``None``), partial marks by returning
 :class:`Partial`, and nothing by raising :class:`Fail`. A :class:`StudentFailure` from the student's

@@ -70,7 +70,7 @@ def _first(t: torch.Tensor) -> float:
 def _gaussian(ctx, x, mean, sigma, n):
     value = _units(ctx).call("gaussian_nll", x, mean, sigma, timeout=_timeout(ctx),
                              what=f"gaussian_nll(x, mean, sigma={sigma:g}) on {n} images of shape (1, 28, 28)")
-    return expect.tensor(value, f"gaussian_nll(x, mean, sigma={sigma:g})", (n,))
+    return expect.values(value, f"gaussian_nll(x, mean, sigma={sigma:g})", (n,))
 
 
 @graded("gaussian_nll: its constant is (D/2) log(2 pi sigma^2), as torch.distributions says (sigma = 1 and "
@@ -142,7 +142,7 @@ def gaussian_squared_error(ctx):
 
 def _bernoulli(ctx, x, p, n, what):
     value = _units(ctx).call("bernoulli_nll", x, p, timeout=_timeout(ctx), what=f"bernoulli_nll(x, p) on {n} {what}")
-    return expect.tensor(value, "bernoulli_nll(x, p)", (n,))
+    return expect.values(value, "bernoulli_nll(x, p)", (n,))
 
 
 def _bernoulli_hint(value: torch.Tensor, x: torch.Tensor, p: torch.Tensor) -> str:
@@ -190,7 +190,7 @@ def bernoulli_saturated(ctx):
     p = torch.where(saturated, x, p)   # exactly 0 or 1, and right, on about half the pixels
     answer = _units(ctx).call("bernoulli_gradient", x, p, timeout=_timeout(ctx),
                               what="bernoulli_nll(x, p) and its gradient, with p exactly 0 or 1 on some pixels")
-    value = expect.tensor(answer["value"], "bernoulli_nll(x, p)", (5,), finite=False)
+    value = expect.values(answer["value"], "bernoulli_nll(x, p)", (5,), finite=False)
     if not bool(torch.isfinite(value).all()):
         raise Fail("With p exactly 0 where x = 0 (or exactly 1 where x = 1), bernoulli_nll returned "
                    f"{[round(v, 2) for v in value.tolist()]}; those pixels should add (almost) nothing, giving "
@@ -201,7 +201,7 @@ def bernoulli_saturated(ctx):
     if grad is None:
         raise Fail("No gradient reaches p through bernoulli_nll: compute it with torch operations (no .detach(), "
                    "no numpy, no torch.no_grad()), or training cannot use it.")
-    grad = expect.tensor(grad, "the gradient of bernoulli_nll with respect to p", (5, 1, 28, 28), finite=False)
+    grad = expect.values(grad, "the gradient of bernoulli_nll with respect to p", (5, 1, 28, 28), finite=False)
     if not bool(torch.isfinite(grad).all()):
         raise Fail("bernoulli_nll is finite, but its gradient with respect to p contains NaN or infinity where p is "
                    "exactly 0 or 1, which would spoil training. Clamp p BEFORE taking the logs (clamping the logs "
@@ -225,11 +225,7 @@ def shapes(ctx):
             problems.append(f"- {label}: {text}")
 
     def model():
-        info = box.call("build", LATENT_SIZE, timeout=_timeout(ctx), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
-        missing = [name for name, ok in info["modules"].items() if not ok]
-        if missing:
-            raise Fail(", ".join(f"self.{m} should be an nn.Module, not {info['kinds'][m]}" for m in missing) + ".")
-        return info
+        return box.call("build", LATENT_SIZE, timeout=_timeout(ctx), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
 
     def forward():
         x = torch.rand(5, 1, 28, 28, generator=g)
@@ -283,12 +279,12 @@ def encode_dataset(ctx):
     x = measure.as_float(torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1))
     answer = box.call("encode_dataset", x, 64, timeout=_timeout(ctx),
                       what="encode_dataset(model, loader) on 250 test images in batches of 64 (the last has 58)")
-    direct = expect.tensor(answer["direct"], "model.encoder(x)", (250, LATENT_SIZE))
+    direct = expect.values(answer["direct"], "model.encoder(x)", (250, LATENT_SIZE))
     codes = answer["codes"]
     if isinstance(codes, torch.Tensor) and codes.dim() == 2 and codes.shape[0] in (64, 58):
         raise Fail(f"encode_dataset returned {codes.shape[0]} codes for 250 images: it keeps only one batch. "
                    "Collect the codes of every batch and concatenate them (torch.cat).")
-    codes = expect.tensor(codes, "encode_dataset(model, loader)", (250, LATENT_SIZE))
+    codes = expect.values(codes, "encode_dataset(model, loader)", (250, LATENT_SIZE))
     if not _close(codes, direct, rel=1e-4, abs_tol=1e-4):
         wrong = int((~torch.isclose(codes, direct, rtol=1e-4, atol=1e-4)).any(dim=1).sum())
         raise Fail(f"{wrong} of the 250 codes differ from model.encoder(x) on the same images. Encode the batches in "
@@ -316,7 +312,7 @@ def uniform_sampler(ctx):
     codes = _synthetic_codes(ctx, 8, 3000)
     answer = _units(ctx).call("sample_uniform", codes, SAMPLES, seed=_seed(ctx, 9), timeout=_timeout(ctx),
                               what=f"sample_uniform(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
-    samples = expect.tensor(answer, f"sample_uniform(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
+    samples = expect.values(answer, f"sample_uniform(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
     low, high = codes.double().min(dim=0).values, codes.double().max(dim=0).values
     width = high - low
     slack = 1e-5 * width + 1e-6
@@ -362,7 +358,7 @@ def gaussian_sampler(ctx):
     codes = _synthetic_codes(ctx, 10, 4000)
     answer = _units(ctx).call("sample_gaussian", codes, SAMPLES, seed=_seed(ctx, 11), timeout=_timeout(ctx),
                               what=f"sample_gaussian(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
-    samples = expect.tensor(answer, f"sample_gaussian(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
+    samples = expect.values(answer, f"sample_gaussian(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
     data = codes.double()
     mean, std = data.mean(dim=0), data.std(dim=0)
     shift = ((samples.mean(dim=0) - mean) / std).abs()

@@ -75,14 +75,14 @@ def reconstruction_error(box, images: torch.Tensor, latent_size: int, seed: int,
         x = as_float(images[start:start + batch])
         z = box.call("encode", x, what=f"the {label}'s encoder on {x.shape[0]} test images", seed=seed,
                      timeout=timeout)
-        z = expect.tensor(z, f"the {label}'s codes model.encoder(x)", (x.shape[0], None))
+        z = expect.values(z, f"the {label}'s codes model.encoder(x)", (x.shape[0], None))
         if z.shape[1] != latent_size:
             raise Fail(f"The {label}'s encoder gives codes of {z.shape[1]} numbers, but the model was built "
                        f"with latent_size={latent_size}: build the last Linear layer of the encoder with "
                        f"latent_size outputs.")
         x_hat = box.call("decode", z, what=f"the {label}'s decoder on {z.shape[0]} codes", seed=seed,
                          timeout=timeout)
-        x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (x.shape[0], *IMAGE), 0.0, 1.0)
+        x_hat = expect.values(x_hat, f"the {label}'s decoder output", (x.shape[0], *IMAGE), 0.0, 1.0)
         total += float(squared_error(x, x_hat).sum())
         count += x.shape[0]
     return total / count

@@ -11,6 +11,8 @@ import time
 
 import torch
 
+from autograder.pipeline.calls import answer, answers, evaluating, fit
+
 EXPORTS = ("select_subset", "class_labels", "split", "augment", "make_splits", "build", "forward", "encode",
            "decode", "recon_loss", "aux_loss", "attribute", "compose", "train", "reconstruct", "logits",
            "train_short")
@@ -35,29 +37,18 @@ def _assignment():
     return assignment
 
 
-def _tensor(value, what: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, (int, float)):
-        return torch.tensor(float(value))
-    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
-
-
 def _tensors(value, count: int, what: str) -> list:
-    if not isinstance(value, (tuple, list)) or len(value) != count:
-        raise TypeError(f"{what} must return a tuple of {count} tensors, got {type(value).__name__}"
-                        + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
-    return [_tensor(v, what) for v in value]
+    return answers(value, ("x_hat", "logits") if count == 2 else tuple(f"output {i}" for i in range(count)), what)
 
 
 # --------------------------------------------------------------------------- emoji_data.py
 def select_subset(names, keyword):
-    return _tensor(_data().select_subset(list(names), keyword), "select_subset")
+    return answer(_data().select_subset(list(names), keyword), "select_subset")
 
 
 def class_labels(names, class_words):
     words = tuple(tuple(group) for group in class_words)
-    return _tensor(_data().class_labels(list(names), words), "class_labels")
+    return answer(_data().class_labels(list(names), words), "class_labels")
 
 
 def split(n, seed, fractions=(0.6, 0.2, 0.2)):
@@ -81,7 +72,7 @@ def make_splits(images, seed, sizes):
         for field in ("images", "source", "indices"):
             if field not in part:
                 raise KeyError(f"make_splits(...)[{key!r}] has no {field!r}")
-            out[key][field] = _tensor(part[field], f"make_splits(...)[{key!r}][{field!r}]")
+            out[key][field] = answer(part[field], f"make_splits(...)[{key!r}][{field!r}]")
     return out
 
 
@@ -95,10 +86,8 @@ def build(kind: str, num_classes: int = 3):
     else:
         model = models.ConvAutoencoder(args.latent_size, args.width)
     STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
-    names = ("encoder", "decoder") + (("classifier",) if kind == "aux" else ())
-    modules = {name: isinstance(getattr(model, name, None), torch.nn.Module) for name in names}
-    kinds = {name: type(getattr(model, name, None)).__name__ for name in names}
-    return {"modules": modules, "types": kinds, "latent_size": int(args.latent_size), "width": int(args.width),
+    # The grader calls forward, encode and decode; it reads no attribute of the model.
+    return {"latent_size": int(args.latent_size), "width": int(args.width),
             "lam": float(args.lam), "batch_size": int(args.batch_size),
             "parameters": int(sum(p.numel() for p in model.parameters()))}
 
@@ -112,34 +101,31 @@ def _model():
 @torch.no_grad()
 def forward(x):
     """The model's forward pass in eval mode: [x_hat] for the autoencoder, [x_hat, logits] for aux."""
-    model = _model()
-    model.eval()
-    out = model(x)
+    model = evaluating(_model())
+    out = model(fit(model, x))
     if STATE["kind"] == "aux":
         return _tensors(out, 2, "AuxAutoencoder.forward")
-    return [_tensor(out, "ConvAutoencoder.forward")]
+    return [answer(out, "ConvAutoencoder.forward")]
 
 
 @torch.no_grad()
 def encode(x):
-    model = _model()
-    model.eval()
-    return _tensor(model.encode(x), "encode")
+    model = evaluating(_model())
+    return answer(model.encode(fit(model, x)), "encode")
 
 
 @torch.no_grad()
 def decode(z):
-    model = _model()
-    model.eval()
-    return _tensor(model.decode(z), "decode")
+    model = evaluating(_model())
+    return answer(model.decode(fit(model, z)), "decode")
 
 
 def recon_loss(x_hat, x):
-    return _tensor(_models().reconstruction_loss(x_hat, x), "reconstruction_loss")
+    return answer(_models().reconstruction_loss(x_hat, x), "reconstruction_loss")
 
 
 def aux_loss(x_hat, x, logits, labels, lam):
-    return _tensor(_models().aux_loss(x_hat, x, logits, labels, lam), "aux_loss")
+    return answer(_models().aux_loss(x_hat, x, logits, labels, lam), "aux_loss")
 
 
 def _linear_encoder(weight, bias):
@@ -156,14 +142,14 @@ def _linear_decoder(weight, bias, shape):
 
 def attribute(weight, bias, with_images, without_images):
     """attribute_vector with the grader's linear encoder z = W x + b."""
-    return _tensor(_models().attribute_vector(_linear_encoder(weight, bias), with_images, without_images),
+    return answer(_models().attribute_vector(_linear_encoder(weight, bias), with_images, without_images),
                    "attribute_vector")
 
 
 def compose(weight, bias, dec_weight, dec_bias, images, vector, strength):
     """compose with the grader's linear encoder and decoder x = V z + c."""
     decode = _linear_decoder(dec_weight, dec_bias, tuple(images.shape[1:]))
-    return _tensor(_models().compose(_linear_encoder(weight, bias), decode, images, vector, strength), "compose")
+    return answer(_models().compose(_linear_encoder(weight, bias), decode, images, vector, strength), "compose")
 
 
 # --------------------------------------------------------------------------- training
@@ -197,18 +183,17 @@ def train(kind: str, images, labels, epochs: int, seed: int, num_classes: int = 
 
 @torch.no_grad()
 def _outputs(images, batch: int = 100):
-    model = _model()
-    model.eval()
+    model = evaluating(_model())
     recon, logits = [], []
     for start in range(0, images.shape[0], batch):
         x = images[start:start + batch]
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        out = model(x)
+        out = model(fit(model, x))
         if STATE["kind"] == "aux":
             x_hat, scores = _tensors(out, 2, "AuxAutoencoder.forward")
             logits.append(scores)
         else:
-            x_hat = _tensor(out, "ConvAutoencoder.forward")
+            x_hat = answer(out, "ConvAutoencoder.forward")
         recon.append(x_hat)
     return recon, logits
 

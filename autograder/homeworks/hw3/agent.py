@@ -16,6 +16,8 @@ import time
 
 import torch
 
+from autograder.pipeline.calls import answer, fit
+
 EXPORTS = ("sample", "loss", "probe", "build", "encode", "decode", "interpolate", "grid", "pairs", "train",
            "train_short")
 NARROW = 60.0  # logvar - 60: a standard deviation of exp(-30), about 1e-13
@@ -30,13 +32,10 @@ def _student():
 
 
 def _tensor(value, what: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
+    """:func:`answer`, and a list of tensors (of images, say) stacked into one."""
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
         return torch.stack([v.detach().cpu() for v in value])
-    if isinstance(value, (int, float)):
-        return torch.tensor(float(value))
-    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+    return answer(value, what)
 
 
 def _pair(value, what: str) -> list:
@@ -54,9 +53,10 @@ def sample(mu, logvar, weights):
     if not isinstance(z, torch.Tensor):
         raise TypeError(f"sample returned {type(z).__name__}, expected a tensor")
     grads = [None, None]
-    if z.requires_grad and z.shape == weights.shape:
-        grads = list(torch.autograd.grad((z * weights).sum(), [mu, logvar], allow_unused=True))
-    return {"z": z.detach(), "grad_mu": grads[0], "grad_logvar": grads[1]}
+    if z.requires_grad and z.numel() == weights.numel():
+        grads = list(torch.autograd.grad((z * weights.to(z).reshape(z.shape)).sum(), [mu, logvar],
+                                         allow_unused=True))
+    return {"z": _tensor(z, "sample"), "grad_mu": grads[0], "grad_logvar": grads[1]}
 
 
 def loss(x, x_hat, mu, logvar):
@@ -74,7 +74,7 @@ def _networks(latent_dim: int):
 
 
 def _encode(encoder, x):
-    out = encoder(x)
+    out = encoder(fit(encoder, x))
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise TypeError(f"Encoder.forward must return a tuple (mu, logvar), got {type(out).__name__}")
     return [_tensor(v, "Encoder.forward") for v in out]
@@ -86,7 +86,7 @@ def probe(latent_dim: int, x, z):
     encoder, decoder = _networks(latent_dim)
     encoder.eval()
     decoder.eval()
-    return _encode(encoder, x) + [_tensor(decoder(z), "Decoder.forward")]
+    return _encode(encoder, x) + [_tensor(decoder(fit(decoder, z)), "Decoder.forward")]
 
 
 def build(latent_dim: int):
@@ -117,7 +117,7 @@ def encode(x):
 @torch.no_grad()
 def decode(z):
     _, decoder = _models()
-    return _tensor(decoder(z), "Decoder.forward")
+    return _tensor(decoder(fit(decoder, z)), "Decoder.forward")
 
 
 def interpolate(A, B, narrow: bool = False):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect, pictures
+from autograder.pipeline import expect, mistakes, pictures
 from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure
@@ -74,7 +74,7 @@ def _sample_answer(ctx):
         weights = torch.rand(4096, 20, generator=g) + 0.5
         answer = _call(ctx, "sample", mu, logvar, weights, seed=_seed(ctx, 2),
                        what="sample(mu, logvar) with mu and logvar of shape (4096, 20)")
-        z = expect.tensor(answer["z"], "sample's z", (4096, 20))
+        z = expect.values(answer["z"], "sample's z", (4096, 20))
         return mu, logvar, weights, z, answer
     return ctx.once("sample", compute)
 
@@ -95,8 +95,8 @@ def sample(ctx):
         missing = " and ".join(n for n, g in (("mu", grad_mu), ("logvar", grad_logvar)) if g is None)
         raise Fail(f"No gradient reaches {missing}: compute z from mu and logvar with torch operations "
                    "(no .detach(), no torch.no_grad(), no numpy).")
-    grad_mu = expect.tensor(grad_mu, "the gradient of mu", (4096, 20))
-    grad_logvar = expect.tensor(grad_logvar, "the gradient of logvar", (4096, 20))
+    grad_mu = expect.values(grad_mu, "the gradient of mu", (4096, 20))
+    grad_logvar = expect.values(grad_logvar, "the gradient of logvar", (4096, 20))
     if not torch.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
         raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
     if not torch.allclose(grad_logvar, 0.5 * (z - mu) * weights, rtol=1e-3, atol=1e-4):
@@ -123,18 +123,8 @@ def vae_loss(ctx):
         if not expect.close(value, expected, rel=1e-4):
             bce = float(measure.bce_sum(x_hat, x)) / n
             kl = float(measure.kl_sum(mu, logvar)) / n
-            swapped = float(measure.bce_sum(x, x_hat)) / n + kl
-            hint = ""
-            if expect.close(value, expected * n, rel=1e-3):
-                hint = " It looks summed over the batch: divide by the number of images."
-            elif expect.close(value, bce, rel=1e-3):
-                hint = " It matches the BCE alone: add the KL term."
-            elif expect.close(value, bce - kl, rel=1e-3):
-                hint = " The KL term has the wrong sign."
-            elif expect.close(value, swapped, rel=1e-3):
-                hint = (" x and x_hat look swapped: the signature is vae_loss(x, x_hat, mu, logvar), and the BCE "
-                        "takes the reconstruction first: binary_cross_entropy(x_hat, x).")
-            elif abs(value) < bce / 50:
+            hint = expect.diagnose(value, mistakes.loss_mistakes(x_hat, x, mu, logvar))
+            if not hint and abs(value) < bce / 50:
                 hint = " It looks averaged over pixels: sum the BCE over the 784 pixels (reduction='sum')."
             raise Fail(f"On {n} images vae_loss returned {value:.4f}; the grader computes {expected:.4f} "
                        f"(BCE {bce:.4f} + KL {kl:.4f} per image).{hint}")
@@ -182,14 +172,14 @@ def _means(ctx):
         _model(ctx)
         A, B, _ = _endpoints(ctx)
         mu, _ = _call(ctx, "encode", torch.stack([A, B]), what="the encoder on the two images A and B")
-        mu = expect.tensor(mu, "mu of A and B", (2, LATENT_DIM))
+        mu = expect.values(mu, "mu of A and B", (2, LATENT_DIM))
         return mu[0], mu[1]
     return ctx.once("means", compute)
 
 
 def _decode(ctx, codes, what):
     images = _call(ctx, "decode", codes, what=what)
-    return expect.tensor(images, "the decoder output", (codes.shape[0], 28, 28), 0.0, 1.0)
+    return expect.values(images, "the decoder output", (codes.shape[0], 28, 28), 0.0, 1.0)
 
 
 def _interpolation(ctx, narrow: bool, offset: int):
@@ -333,11 +323,10 @@ def grid(ctx):
     if not isinstance(rows, torch.Tensor):
         raise Fail(f"The grid is compared with create_interpolates(A[r], B[r], ...) row by row, but those rows have "
                    f"shapes {answer.get('row_shapes')}; create_interpolates should return (9, 28, 28).")
-    if rows.dim() == 5 and rows.shape[2] == 1:
-        rows = rows[:, :, 0]
-    if tuple(rows.shape) != (10, 9, 28, 28):
+    if rows.numel() != 10 * 9 * 28 * 28:
         raise Fail(f"The grid is compared with create_interpolates(A[r], B[r], ...) row by row, but those rows have "
                    f"shape {tuple(rows.shape[1:])}; create_interpolates should return (9, 28, 28).")
+    rows = expect.values(rows, "create_interpolates(A[r], B[r], ...) for r = 0..9", (10, 9, 28, 28), 0.0, 1.0)
     differ = [not _same(whole[r], rows[r]) for r in range(10) for _ in range(9)]
     ctx.picture("Your interpolation_grid(A, B, ...) (red: rows that differ from create_interpolates)",
                 pictures.Grid(whole.reshape(90, 28, 28), 9, marked=differ))
@@ -366,8 +355,8 @@ def _pairs(ctx, kind: str, seed_offset: int, call_offset: int):
     def compute():
         seed = _seed(ctx, seed_offset)
         answer = _call(ctx, "pairs", kind, seed, seed=_seed(ctx, call_offset), what=f"{name}({seed})")
-        A = expect.tensor(answer[0], f"A from {name}", (10, 28, 28), 0.0, 1.0)
-        B = expect.tensor(answer[1], f"B from {name}", (10, 28, 28), 0.0, 1.0)
+        A = expect.values(answer[0], f"A from {name}", (10, 28, 28), 0.0, 1.0)
+        B = expect.values(answer[1], f"B from {name}", (10, 28, 28), 0.0, 1.0)
         return A, B
     return ctx.once(f"pairs-{kind}-{seed_offset}-{call_offset}", compute)
 

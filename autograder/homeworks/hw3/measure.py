@@ -47,8 +47,8 @@ def evaluate_nelbo(box, images, latent_dim: int, seed: int, label: str, batch: i
         mu, logvar = box.call("encode", x, what=f"the {label}'s encoder on {x.shape[0]} test images",
                               seed=seed, timeout=timeout)
         size = (x.shape[0], latent_dim)
-        mus.append(expect.tensor(mu, f"mu from the {label}'s encoder", size))
-        logvars.append(expect.tensor(logvar, f"logvar from the {label}'s encoder", size))
+        mus.append(expect.values(mu, f"mu from the {label}'s encoder", size))
+        logvars.append(expect.values(logvar, f"logvar from the {label}'s encoder", size))
     mu, logvar = torch.cat(mus), torch.cat(logvars)
     if float(logvar.max()) > 30:
         raise Fail(f"The {label}'s logvar reaches {float(logvar.max()):.1f}; variances that large mean "
@@ -60,7 +60,7 @@ def evaluate_nelbo(box, images, latent_dim: int, seed: int, label: str, batch: i
         code = z[start:start + batch]
         x_hat = box.call("decode", code, what=f"the {label}'s decoder on {code.shape[0]} codes",
                          seed=seed, timeout=timeout)
-        x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (code.shape[0], SIDE, SIDE), 0.0, 1.0)
+        x_hat = expect.values(x_hat, f"the {label}'s decoder output", (code.shape[0], SIDE, SIDE), 0.0, 1.0)
         total += float(bce_sum(x_hat, as_float(images[start:start + batch])))
     return (total + float(kl_sum(mu, logvar))) / n
 
@@ -84,10 +84,8 @@ def project(codes: torch.Tensor, mu_a: torch.Tensor, mu_b: torch.Tensor):
 
 
 def nine_images(value, what: str) -> torch.Tensor:
-    """The (9, 28, 28) result of ``create_interpolates`` (a (9, 1, 28, 28) one is accepted)."""
-    if isinstance(value, torch.Tensor) and value.dim() == 4 and value.shape[1] == 1:
-        value = value[:, 0]
-    return expect.tensor(value, what, (NUM_INTERIOR + 2, SIDE, SIDE), 0.0, 1.0)
+    """The (9, 28, 28) result of ``create_interpolates`` (any layout of the same 9 x 784 values is accepted)."""
+    return expect.values(value, what, (NUM_INTERIOR + 2, SIDE, SIDE), 0.0, 1.0)
 
 
 class MnistIndex:

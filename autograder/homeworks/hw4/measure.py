@@ -54,8 +54,8 @@ def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, see
         mu, logvar = box.call("encode", x, c, what=f"the {label}'s forward pass on {x.shape[0]} images",
                               seed=seed, timeout=timeout)
         size = (x.shape[0], latent_size)
-        mus.append(expect.tensor(mu, f"mu from the {label}'s forward()", size))
-        logvars.append(expect.tensor(logvar, f"logvar from the {label}'s forward()", size))
+        mus.append(expect.values(mu, f"mu from the {label}'s forward()", size))
+        logvars.append(expect.values(logvar, f"logvar from the {label}'s forward()", size))
     mu, logvar = torch.cat(mus), torch.cat(logvars)
     if float(logvar.max()) > 30:
         raise Fail(f"The {label}'s logvar reaches {float(logvar.max()):.1f}; variances that large mean "
@@ -69,7 +69,7 @@ def evaluate_nelbo(box, images, labels, conditional: bool, latent_size: int, see
             code = torch.cat([code, conds[start:start + batch]], dim=1)
         x_hat = box.call("decode", code, what=f"the {label}'s decoder on {code.shape[0]} codes",
                          seed=seed, timeout=timeout)
-        x_hat = expect.tensor(x_hat, f"the {label}'s decoder output", (code.shape[0], *IMAGE), 0.0, 1.0)
+        x_hat = expect.values(x_hat, f"the {label}'s decoder output", (code.shape[0], *IMAGE), 0.0, 1.0)
         total += float(bce_sum(x_hat, as_float(images[start:start + batch])))
     return (total + float(kl_sum(mu, logvar))) / n
 

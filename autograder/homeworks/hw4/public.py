@@ -30,24 +30,29 @@ def reparametrize(ctx):
     mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
     answer = _box(ctx).call("reparametrize", mu, logvar, torch.ones(3, 4), timeout=TIMEOUT,
                             what="reparametrize(mu, logvar) with mu, logvar = zeros(3, 4)")
-    expect.tensor(answer["z"], "z", (3, 4))
+    expect.values(answer["z"], "z", (3, 4))
     if answer["grad_mu"] is None or answer["grad_logvar"] is None:
         raise Fail("No gradient reaches mu or logvar through z.")
 
 
-@graded("bce_function of a perfect guess is 0; of 0.5 everywhere is N * 784 * log 2", points=1)
+@graded("loss_function's reconstruction term: 0 for a perfect guess, log 2 for one pixel at 0.5 (summed, not averaged)",
+        points=1)
 def bce(ctx):
     x = torch.zeros(2, 1, 28, 28)
     x[:, :, 10:18, 10:18] = 1.0
-    perfect = expect.scalar(_box(ctx).call("bce", x.clone(), x, timeout=TIMEOUT, what="bce_function(x, x)"),
-                            "bce_function")
+    codes = torch.zeros(2, 3)
+    perfect = expect.scalar(_box(ctx).call("loss", x.clone(), x, codes, codes, timeout=TIMEOUT,
+                                           what="loss_function(x, x, 0, 0)"), "loss_function")
     if abs(perfect) > 1e-3:
-        raise Fail(f"bce_function(x, x) for a binary x should be 0, got {perfect:.4f}.")
-    half = expect.scalar(_box(ctx).call("bce", torch.full_like(x, 0.5), x, timeout=TIMEOUT,
-                                        what="bce_function(0.5, x)"), "bce_function")
-    if not math.isclose(half, 2 * 784 * math.log(2), rel_tol=1e-3):
-        raise Fail(f"bce_function(0.5 everywhere, x) on 2 images should be 2 * 784 * log 2 = "
-                   f"{2 * 784 * math.log(2):.1f} (a sum, not a mean), got {half:.1f}.")
+        raise Fail(f"loss_function(x, x, mu=0, logvar=0) for a binary x should be 0, got {perfect:.4f}.")
+    x_hat = x.clone()
+    x_hat[0, 0, 12, 12] = 0.5
+    one = expect.scalar(_box(ctx).call("loss", x_hat, x, codes, codes, timeout=TIMEOUT,
+                                       what="loss_function with one pixel at 0.5"), "loss_function")
+    if not math.isclose(one, math.log(2) / 2, rel_tol=1e-3):
+        raise Fail(f"With one pixel of one of the 2 images at 0.5, the BCE summed over pixels is log 2 and the "
+                   f"per-image loss log(2) / 2 = {math.log(2) / 2:.4f}; got {one:.4g}. Sum the BCE over the "
+                   "pixels (reduction='sum'), then divide by the batch size.")
 
 
 @graded("loss_function is a scalar, and equals BCE / N when mu = 0 and logvar = 0", points=1)

@@ -12,6 +12,8 @@ import time
 
 import torch
 
+from autograder.pipeline.calls import answer, answers, evaluating, fit
+
 EXPORTS = ("reparametrize", "kld", "vae_loss", "build", "forward", "train", "codes", "train_short")
 STATE: dict = {}
 
@@ -23,15 +25,13 @@ def _student():
 
 
 def _tensor(value, what: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
+    return answer(value, what)
 
 
 def _triple(value, what: str) -> list:
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        raise TypeError(f"{what} must return a tuple (x_hat, mu, log_var), got {type(value).__name__}")
-    return [_tensor(v, what) for v in value]
+    return answers(value, ("x_hat", "mu", "log_var"), what)
 
 
 def reparametrize(mu, log_var, weights):
@@ -42,9 +42,10 @@ def reparametrize(mu, log_var, weights):
     if not isinstance(z, torch.Tensor):
         raise TypeError(f"reparametrize returned {type(z).__name__}, expected a tensor")
     grads = [None, None]
-    if z.requires_grad and z.shape == weights.shape:
-        grads = list(torch.autograd.grad((z * weights).sum(), [mu, log_var], allow_unused=True))
-    return {"z": z.detach(), "grad_mu": grads[0], "grad_log_var": grads[1]}
+    if z.requires_grad and z.numel() == weights.numel():
+        grads = list(torch.autograd.grad((z * weights.to(z).reshape(z.shape)).sum(), [mu, log_var],
+                                         allow_unused=True))
+    return {"z": answer(z, "reparametrize"), "grad_mu": grads[0], "grad_log_var": grads[1]}
 
 
 def kld(mu, log_var):
@@ -88,9 +89,8 @@ def _model(which: str):
 
 @torch.no_grad()
 def forward(x, which="built"):
-    model = _model(which)
-    model.eval()
-    return _triple(model(x), "forward")
+    model = evaluating(_model(which))
+    return _triple(model(fit(model, x)), "forward")
 
 
 def train(images, seed, epochs=None):
@@ -123,7 +123,7 @@ def codes(images, which="trained", batch=256):
         raise TypeError(f"encode returned {type(encoded).__name__}, expected a torch tensor")
     model.eval()
     with torch.no_grad():
-        mus = [_triple(model(images[i:i + batch]), "forward")[1] for i in range(0, images.shape[0], batch)]
+        mus = [_triple(model(fit(model, images[i:i + batch])), "forward")[1] for i in range(0, images.shape[0], batch)]
     return {"codes": encoded.detach().cpu(), "mu": torch.cat(mus)}
 
 

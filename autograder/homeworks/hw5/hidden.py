@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect, pictures
+from autograder.pipeline import expect, mistakes, pictures
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -72,7 +72,7 @@ def reparametrize(ctx):
     weights = torch.rand(4096, 16, generator=g) + 0.5
     answer = _units(ctx).call("reparametrize", mu, log_var, weights, seed=_seed(ctx, 2), timeout=_timeout(ctx),
                               what="reparametrize(mu, log_var) with mu and log_var of shape (4096, 16)")
-    z = expect.tensor(answer["z"], "reparametrize's z", (4096, 16))
+    z = expect.values(answer["z"], "reparametrize's z", (4096, 16))
     eps = (z - mu) / torch.exp(0.5 * log_var)
     mean, std = float(eps.mean()), float(eps.std())
     if abs(mean) > 0.05 or abs(std - 1) > 0.05:
@@ -83,10 +83,10 @@ def reparametrize(ctx):
     if grad_mu is None or grad_log_var is None:
         raise Fail("No gradient reaches mu or log_var through z: compute z from them with torch operations "
                    "(no .detach(), no torch.no_grad(), no numpy).")
-    if not torch.allclose(expect.tensor(grad_mu, "the gradient of mu", (4096, 16)), weights, rtol=1e-4, atol=1e-5):
+    if not torch.allclose(expect.values(grad_mu, "the gradient of mu", (4096, 16)), weights, rtol=1e-4, atol=1e-5):
         raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
     expected = 0.5 * (z - mu) * weights
-    if not torch.allclose(expect.tensor(grad_log_var, "the gradient of log_var", (4096, 16)), expected,
+    if not torch.allclose(expect.values(grad_log_var, "the gradient of log_var", (4096, 16)), expected,
                           rtol=1e-3, atol=1e-4):
         raise Fail("d z / d log_var should be 0.5 * sigma * epsilon; check that sigma = exp(0.5 * log_var).")
     return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}; gradients are right."
@@ -121,6 +121,8 @@ def kld(ctx):
             hint = " The sign is flipped: KL = -1/2 * sum(1 + log_var - mu^2 - exp(log_var))."
         elif torch.allclose(value, 2 * expected, rtol=1e-4, atol=1e-4):
             hint = " It is twice the KL: keep the factor 1/2."
+        else:
+            hint = expect.diagnose(float(value.mean()), mistakes.kl_mistakes(mu, log_var, "log_var"))
         raise Fail(f"kld disagrees with the closed form: first values {[round(v, 3) for v in value[:3].tolist()]}, "
                    f"the grader computes {[round(v, 3) for v in expected[:3].tolist()]}.{hint}")
     return "kld agrees with the closed form, one value per image."
@@ -138,15 +140,10 @@ def vae_loss(ctx):
         if not expect.close(value, expected, rel=1e-4):
             bce = float(measure.bce_per_image(x_hat, x).mean())
             kl = float(measure.kld(mu, log_var).mean())
-            hint = ""
-            if expect.close(value, expected * n, rel=1e-3):
-                hint = " It looks summed over the batch: divide by the number of images."
-            elif expect.close(value, bce, rel=1e-3):
-                hint = " It matches the BCE alone: add beta * KL."
-            elif expect.close(value, bce + kl, rel=1e-3):
-                hint = " It ignores beta: multiply the KL term by beta."
-            elif expect.close(value, expected / (64 * 64), rel=1e-3) or expect.close(value, bce / 4096 + b * kl, rel=1e-3):
-                hint = " It looks averaged over pixels: sum the BCE over the pixels of each image."
+            own = [("It ignores beta: multiply the KL term by beta.", bce + kl if b != 1 else None),
+                   ("It looks averaged over pixels: sum the BCE over the pixels of each image.", expected / (64 * 64)),
+                   ("It looks averaged over pixels: sum the BCE over the pixels of each image.", bce / 4096 + b * kl)]
+            hint = expect.diagnose(value, own + mistakes.loss_mistakes(x_hat, x, mu, log_var, "log_var", b))
             raise Fail(f"{called} on {n} images returned {value:.3f}; the grader computes {expected:.3f} "
                        f"(BCE {bce:.3f} + {b:g} * KL {kl:.3f} per image).{hint}")
     return "vae_loss agrees with the grader, with the default beta and with beta = 0.25."
