@@ -14,6 +14,7 @@ import pytest
 from autograder.grade import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw1 import hidden
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw1"
@@ -40,7 +41,7 @@ def scores(results: dict) -> dict:
 
 
 def feedback(results: dict, test) -> str:
-    return next(t["output"] for t in results["tests"] if t["name"] == test.name)
+    return next(feedback_text(t) for t in results["tests"] if t["name"] == test.name)
 
 
 def full(name: str) -> float:

@@ -9,6 +9,7 @@ import pytest
 
 from autograder.grade import grade
 from autograder.homeworks.hw2 import hidden
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw2"
@@ -128,7 +129,7 @@ def test_one_unit_bug_loses_only_its_points(tmp_path, bug):
             assert score == 0, (bug, name, results)
         else:
             assert score == full(name), (bug, name, json.dumps(results, indent=1)[:3000])
-    feedback = next(t["output"] for t in results["tests"] if t["name"] in lost)
+    feedback = next(feedback_text(t) for t in results["tests"] if t["name"] in lost)
     assert "expected" in feedback or "should" in feedback or "grader" in feedback, feedback
     assert "your code raised" not in feedback, feedback  # caught by the checks of the test, not a crash
     if bug == "augment_then_split":

@@ -16,6 +16,7 @@ import pytest
 from autograder.grade import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw3 import hidden
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw3"
@@ -91,13 +92,13 @@ def test_one_bug_loses_only_its_points(tmp_path, bug):
     for name, score in got.items():
         if name in lost:
             assert score == 0, (bug, name, results)
-            feedback = next(t["output"] for t in results["tests"] if t["name"] == name)
+            feedback = next(feedback_text(t) for t in results["tests"] if t["name"] == name)
             assert len(feedback) > 80, feedback
         else:
             assert score == full(name), (bug, name, json.dumps(results, indent=1)[:3000])
     expected_hint = {"samples_not_means": "the codes were sampled", "weights_k_over_9": "k/9",
                      "decoded_endpoints": "reconstructions", "pairs_from_training_set": "training set"}[bug]
-    assert expected_hint in " ".join(t["output"] for t in results["tests"] if t["name"] in lost)
+    assert expected_hint in " ".join(feedback_text(t) for t in results["tests"] if t["name"] in lost)
 
 
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
@@ -119,7 +120,7 @@ def test_public_checks_share_no_test_with_the_hidden_ones():
 def test_reference_gets_full_marks(tmp_path):
     results = grade("hw3", REFERENCE, tmp_path / "results.json")
     assert results["score"] == 100, json.dumps(results, indent=1)[:3000]
-    training = next(t["output"] for t in results["tests"] if t["name"] == hidden.training.name)
+    training = next(feedback_text(t) for t in results["tests"] if t["name"] == hidden.training.name)
     nelbo = float(re.search(r"is (\d+\.\d)", training).group(1))
     assert 90 < nelbo < hidden.NELBO_PASS, training
 

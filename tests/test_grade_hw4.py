@@ -12,6 +12,7 @@ import pytest
 
 from autograder.grade import grade
 from autograder.homeworks.hw4 import hidden
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw4"
@@ -125,7 +126,7 @@ def test_hostile_unit_code_fails_only_its_own_tests(tmp_path, bug, lost):
             assert got[name] == 0, name
         else:
             assert got[name] == full(name), (name, results)
-    feedback = next(t["output"] for t in results["tests"] if t["name"] in lost)
+    feedback = next(feedback_text(t) for t in results["tests"] if t["name"] in lost)
     assert ("did not finish within 15 seconds" in feedback) if bug == "hang" else ("sys.exit(0)" in feedback)
 
 

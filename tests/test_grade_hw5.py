@@ -25,6 +25,7 @@ from autograder.grade import grade
 from autograder.homeworks.hw5 import hidden, public, scoring, submission
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 SOLUTION = KIT / "solutions" / "hw5"
@@ -77,7 +78,7 @@ def scores(results: dict) -> dict:
 
 
 def output(results: dict, test) -> str:
-    return next(t["output"] for t in results["tests"] if t["name"] == test.name)
+    return next(feedback_text(t) for t in results["tests"] if t["name"] == test.name)
 
 
 def full(test) -> float:

@@ -15,6 +15,7 @@ import pytest
 
 from autograder.gradescope import build
 from autograder.pipeline import accounts
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +38,8 @@ def test_stencil_through_the_bundle_scores_zero_with_feedback(gradescope_root):
     results = gradescope_root(KIT / "stencil" / "hw4")
     assert results["score"] == 0 and len(results["tests"]) > 10
     # Every test says why: the unfinished function, or that what it needed did not complete.
-    unexplained = [t["name"] + ": " + t["output"][:300] for t in results["tests"]
-                   if "NotImplementedError" not in t["output"] and "did not complete" not in t["output"]]
+    unexplained = [t["name"] + ": " + feedback_text(t)[:300] for t in results["tests"]
+                   if "NotImplementedError" not in feedback_text(t) and "did not complete" not in feedback_text(t)]
     assert not unexplained, unexplained
 
 

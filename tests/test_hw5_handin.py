@@ -15,6 +15,7 @@ from autograder.grade import grade
 from autograder.homeworks.hw5 import hidden, submission
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 SOLUTION = KIT / "solutions" / "hw5"
@@ -89,7 +90,7 @@ def test_grading_the_reference_folder_from_the_command_line(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     tests = {t["name"]: t for t in json.loads(out.read_text())["tests"]}
     honesty = next(t for t in hidden.TESTS if t.name.startswith("Honesty"))
-    assert "outputs/dev.npy" in tests[honesty.name]["output"]
+    assert "outputs/dev.npy" in feedback_text(tests[honesty.name])
     for test in hidden.TESTS:
         if test is not honesty:
-            assert tests[test.name]["score"] == test.points, tests[test.name]["output"]
+            assert tests[test.name]["score"] == test.points, feedback_text(tests[test.name])

@@ -26,6 +26,7 @@ from autograder.grade import grade
 from autograder.homeworks.hw4 import hidden
 from autograder.pipeline import accounts
 from autograder.pipeline.isolate import Limits
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw4"
@@ -268,7 +269,7 @@ def test_h_replayed_training_digits_fail_the_novelty_test(tmp_path, noise):
     (folder / "assignment.py").write_text(text)
     results = grade("hw4", folder, tests=[hidden.cvae_novelty], options={"call_timeout": 300})
     test = results["tests"][0]
-    assert test["score"] == 0 and "copied from the training set" in test["output"], test["output"]
+    assert test["score"] == 0 and "copied from the training set" in feedback_text(test), feedback_text(test)
 
 
 STASH = '''
@@ -317,7 +318,7 @@ def test_i_a_stash_around_the_bottleneck_is_caught(tmp_path):
     (folder / "assignment.py").write_text(text)
     results = grade("hw4", folder, tests=[hidden.vae_bottleneck], options={"call_timeout": 300})
     test = results["tests"][0]
-    assert test["score"] == 0 and "depend on z" in test["output"], test["output"]
+    assert test["score"] == 0 and "depend on z" in feedback_text(test), feedback_text(test)
 
 
 # (j) hostile archives --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def check(results: dict, tests, lost=(), hints=None) -> None:
         if test.name in lost:
             assert item["score"] < test.points, (test.name, item)
         else:
-            assert item["score"] == test.points, (test.name, item["output"][:2000])
+            assert item["score"] == test.points, (test.name, feedback_text(item)[:2000])
     for test, text in (hints or {}).items():
         name = test.name if hasattr(test, "name") else test
-        assert text in got[name]["output"], (name, got[name]["output"][:2000])
+        assert text in feedback_text(got[name]), (name, feedback_text(got[name])[:2000])
