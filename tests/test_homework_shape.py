@@ -50,7 +50,7 @@ def test_hidden_points_add_up_to_100_and_checks_are_separate(homework):
 @pytest.mark.parametrize("homework", HOMEWORKS)
 def test_the_agent_imports_nothing_secret(homework):
     spec = load_spec(homework)
-    allowed_own = {p[:-3] for p in PUBLIC_PARTS} | {m[:-3] for m in spec.extra.get("agent_modules", ())}
+    allowed_own = {p[:-3] for p in PUBLIC_PARTS} | {m[:-3] for m in spec.agent_files}
     tree = ast.parse((KIT_ROOT / "autograder" / "homeworks" / homework / "agent.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
