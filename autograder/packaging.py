@@ -355,14 +355,14 @@ def output_files(spec, folder: Path) -> list[tuple[str, Path]]:
     return members
 
 
-def _command_line(kind: str, argv):
-    """``(spec, hooks, args)`` for ``zipsrc.py`` (``kind`` "source") or ``zipout.py`` ("outputs"),
-    or the exit code when the arguments or the homework are refused."""
-    what = "source and notebook" if kind == "source" else "outputs"
-    parser = argparse.ArgumentParser(description=f"Package a homework's {what}.")
+def _main(kind: str, argv) -> int:
+    """``zipsrc.py`` (``kind`` "source") or ``zipout.py`` ("outputs"): parse ``argv``, collect the
+    members (the homework's hook, or the default collector), write the zip; returns the exit code."""
+    source = kind == "source"
+    parser = argparse.ArgumentParser(description=f"Package a homework's {'source and notebook' if source else kind}.")
     parser.add_argument("homework", help="e.g. hw4")
     parser.add_argument("--dir", help="your homework folder (default: the kit's stencil/HW)")
-    if kind == "source":
+    if source:
         parser.add_argument("--notebook", help="your notebook (default: the kit's notebooks/HW.ipynb)")
         parser.add_argument("--include", nargs="+", default=[], metavar="EXTRA",
                             help="extra files to add (small text or code files only)")
@@ -376,38 +376,30 @@ def _command_line(kind: str, argv):
     except PackagingError as err:
         print(f"Cannot package: {err}", file=sys.stderr)
         return 1
-    return spec, load_hooks(spec.name), args
+    hooks = load_hooks(spec.name)
+    out = Path(args.out or getattr(hooks, "SOURCE_ZIP" if source else "OUTPUT_ZIP", f"{args.homework}_{kind}.zip"))
+    hook = getattr(hooks, "collect_source" if source else "collect_outputs", None)
+
+    def members():
+        if hook is not None:
+            return hook(spec, args)
+        folder = Path(args.dir) if args.dir else spec.student_folder
+        if not source:
+            return output_files(spec, folder)
+        notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
+        return collect_source(spec, folder, notebook, args.include)
+    if source:
+        return package(out, members, args.homework, "files", "source",
+                       warn=lambda found: source_warnings(spec, found, hooks))
+    return package(out, members, args.homework, "output files", "outputs", width=30)
 
 
 def zipsrc_main(argv=None) -> int:
     """``python zipsrc.py``: package a homework's source and notebook; returns the exit code (0
     done, 1 refused)."""
-    parsed = _command_line("source", argv)
-    if isinstance(parsed, int):
-        return parsed
-    spec, hooks, args = parsed
-    out = Path(args.out or getattr(hooks, "SOURCE_ZIP", f"{args.homework}_source.zip"))
-
-    def members():
-        if hasattr(hooks, "collect_source"):
-            return hooks.collect_source(spec, args)
-        folder = Path(args.dir) if args.dir else spec.student_folder
-        notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
-        return collect_source(spec, folder, notebook, args.include)
-    return package(out, members, args.homework, "files", "source",
-                   warn=lambda found: source_warnings(spec, found, hooks))
+    return _main("source", argv)
 
 
 def zipout_main(argv=None) -> int:
     """``python zipout.py``: package a homework's outputs; returns the exit code (0 done, 1 refused)."""
-    parsed = _command_line("outputs", argv)
-    if isinstance(parsed, int):
-        return parsed
-    spec, hooks, args = parsed
-    out = Path(args.out or getattr(hooks, "OUTPUT_ZIP", f"{args.homework}_outputs.zip"))
-
-    def members():
-        if hasattr(hooks, "collect_outputs"):
-            return hooks.collect_outputs(spec, args)
-        return output_files(spec, Path(args.dir) if args.dir else spec.student_folder)
-    return package(out, members, args.homework, "output files", "outputs", width=30)
+    return _main("outputs", argv)
