@@ -132,8 +132,7 @@ def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests, print_: s
         except subprocess.TimeoutExpired:
             status, note = "grader-timeout", f"grading took longer than {args.limit:.0f} s and was stopped"
     seconds = time.monotonic() - start
-    if accounts.is_root():
-        accounts.reap_stale()  # a grader stopped at --limit cannot close its sandboxes itself
+    accounts.lock_and_reap()  # a grader stopped at --limit cannot close its sandboxes itself
     return finish_folder(folder, entry, print_, tests, status, note, seconds)
 
 
@@ -251,9 +250,8 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     tests = selected_tests(homework, args)
     found, skipped = entries(Path(submissions))
     out_dir = Path(out_dir)
-    if accounts.is_root():  # sandboxes run as other users: no student may read another's work
-        out_dir.mkdir(parents=True, exist_ok=True)
-        accounts.lock_secrets([Path(submissions), out_dir])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    accounts.lock_and_reap([Path(submissions), out_dir])  # no student may read another's work
     todo = [e for e in found if args.force or not finished(out_dir / e.student, fingerprint(e.path))]
     done_before = len(found) - len(todo)
     if done_before:

@@ -53,10 +53,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     tests = load_tests(homework) if tests is None else tests
     notes = ""
     isolation: dict = {}
-    if accounts.is_root() and (limits is None or limits.isolate):
-        # As root, sandboxes run as other users: the upload must be unreadable to them.
-        accounts.lock_secrets([Path(submission)])
-        accounts.reap_stale()
+    if limits is None or limits.isolate:  # sandboxes of other users must not read the upload
+        accounts.lock_and_reap([Path(submission)])
     try:
         with opened(spec, Path(submission)) as (workdir, missing):
             if missing:

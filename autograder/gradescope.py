@@ -5,8 +5,9 @@ into ``/autograder/source``, runs ``setup.sh`` there once (as root, when it buil
 runs ``/autograder/run_autograder`` for every submission, which must leave
 ``/autograder/results/results.json``.
 
-The bundle holds the grader (``autograder/``, hidden tests and grader weights included), the data
-loaders (``data/*.py``) and two scripts:
+The bundle holds the grader (``autograder/`` with this homework's folder only, hidden tests and
+grader weights included) and the data loaders (``data/*.py``), as the manifest in
+:mod:`autograder.homeworks` lists them (:func:`~autograder.homeworks.grader_files`), and two scripts:
 
 - ``setup.sh`` installs Python packages pinned for the CPU (``AEKIT_SKIP_INSTALL=1`` skips this),
   names the sandbox's first user id ``aekit-student``, fetches the homework's data into
@@ -25,7 +26,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .homeworks import KIT_ROOT, load_spec
+from .homeworks import KIT_ROOT, grader_files, load_spec
 
 GRADER_REQUIREMENTS = """\
 # The grader's own packages (students' notebooks need more; see the kit's requirements.txt).
@@ -97,23 +98,10 @@ exit 0
 def members(homework: str) -> list[tuple[str, Path | bytes]]:
     """``(name in the zip, file or bytes)`` for the bundle of ``homework``."""
     spec = load_spec(homework)
-    files: list[tuple[str, Path | bytes]] = []
-    for folder in ("autograder", "data"):
-        for path in sorted((KIT_ROOT / folder).rglob("*")):
-            relative = path.relative_to(KIT_ROOT)
-            if (path.is_dir() or path.is_symlink() or "__pycache__" in relative.parts
-                    or path.suffix in (".pyc", ".npy", ".npz", ".gz") or "cache" in relative.parts):
-                continue
-            if folder == "data" and path.parent != KIT_ROOT / "data":
-                continue
-            if relative.parts[:2] == ("autograder", "homeworks") and len(relative.parts) > 3 \
-                    and relative.parts[2] not in (homework,) and relative.parts[2].startswith("hw"):
-                continue  # only this homework's tests
-            files.append((str(relative), path))
-    apt = " ".join(spec.extra.get("apt_packages", ()))
-    jobs = spec.extra.get("gradescope_jobs", 2)
+    files: list[tuple[str, Path | bytes]] = [(str(path), KIT_ROOT / path) for path in grader_files(homework)]
+    apt = " ".join(spec.apt_packages)
     files.append(("setup.sh", SETUP_SH.format(homework=homework, apt_packages=apt).encode()))
-    files.append(("run_autograder", RUN_AUTOGRADER.format(homework=homework, jobs=jobs).encode()))
+    files.append(("run_autograder", RUN_AUTOGRADER.format(homework=homework, jobs=spec.gradescope_jobs).encode()))
     files.append(("requirements-grader.txt", GRADER_REQUIREMENTS.encode()))
     return files
 

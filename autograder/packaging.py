@@ -1,4 +1,11 @@
-"""Checks and the zip writer shared by ``zipsrc.py`` and ``zipout.py``.
+"""What ``zipsrc.py`` and ``zipout.py`` do: the checks, the default collectors, the zip writer and
+the two command lines (the scripts at the kit's root only call :func:`zipsrc_main` and
+:func:`zipout_main`).
+
+By default the source zip is flat (the spec's source files, the notebook, its ``documents``, helper
+modules, ``--include`` files) and the outputs zip holds the spec's ``output_files`` under their
+relative paths. A homework whose hand-in differs says how in its ``hooks.py`` (see
+:func:`autograder.homeworks.load_hooks`), built from the same checks.
 
 Every check raises :class:`PackagingError` with one message written for students: it names the
 file, says what is wrong and what to do. The scripts print that message and exit with code 1.
@@ -7,16 +14,18 @@ without outputs, unanswered written questions, a write-up still the template), a
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
 import re
+import sys
 import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
-from autograder.homeworks import UnknownHomework, available, load_spec
+from autograder.homeworks import KIT_ROOT, UnknownHomework, available, load_hooks, load_spec
 
 MAX_PY_BYTES = 1_000_000            # one source file
 MAX_NOTEBOOK_BYTES = 20_000_000     # the notebook (figures included)
@@ -159,6 +168,30 @@ def check_png(path: Path) -> None:
                              "redraw it; do not rename other files to .png.")
 
 
+def check_source_file(path: Path) -> None:
+    """Every check a file of a source zip passes: allowed, within its size, valid Python or notebook."""
+    check_allowed(path)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".py":
+        check_size(path, MAX_PY_BYTES)
+        check_python(path)
+    elif suffix == ".ipynb":
+        check_size(path, MAX_NOTEBOOK_BYTES)
+        check_notebook(path)
+    else:
+        check_size(path, MAX_OTHER_BYTES)
+
+
+def check_output_file(path: Path) -> None:
+    """Every check a file of an outputs zip passes: allowed, within its size, a loss record or a PNG."""
+    check_allowed(path)
+    check_size(path, MAX_OUTPUT_BYTES)
+    if Path(path).suffix.lower() == ".json":
+        check_loss_json(path)
+    elif Path(path).suffix.lower() == ".png":
+        check_png(path)
+
+
 def _cell_text(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
@@ -189,14 +222,14 @@ def notebook_warnings(path: Path) -> list[str]:
 
 def source_warnings(spec, members: list[tuple[str, Path]], hooks=None) -> list[str]:
     """Warnings about a source zip's ``(name in zip, file)`` members: its notebooks (see
-    :func:`notebook_warnings`), the write-ups the spec asks for (``extra["documents"]``: missing,
+    :func:`notebook_warnings`), the write-ups the spec asks for (``documents``: missing,
     or still holding the template's ``YOUR ANSWER HERE``) and the homework hook's own
     ``source_warnings(spec, members)`` if it has one."""
     notes = []
     for _, path in members:
         if Path(path).suffix.lower() == ".ipynb":
             notes += notebook_warnings(path)
-    for document in spec.extra.get("documents", ()):
+    for document in spec.documents:
         found = [path for name, path in members if name == document]
         if not found:
             notes.append(f"{document} is not in the zip: {spec.name} asks you to hand it in with your code. Fill in "
@@ -237,8 +270,6 @@ def package(out: Path, collect, label: str, kind: str, upload_as: str, width: in
     """Shared end of ``zipsrc.py`` and ``zipout.py``: call ``collect()`` for ``(name, path)``
     pairs, write them to ``out`` and report; returns the exit code (0 written, 1 refused). ``warn``,
     if given, maps the pairs to warnings printed after the zip is written (they never refuse)."""
-    import sys
-
     try:
         members = collect()
         size = write_zip(out, members)
@@ -255,3 +286,120 @@ def package(out: Path, collect, label: str, kind: str, upload_as: str, width: in
     for note in (warn(members) if warn is not None else []):
         print(f"Warning: {note}", file=sys.stderr)
     return 0
+
+
+def homework_folder(folder: Path) -> Path:
+    """``folder``, or a PackagingError when it does not exist."""
+    if not Path(folder).is_dir():
+        raise PackagingError(f"the folder {show(folder)} does not exist. Pass your homework "
+                             "folder with --dir.")
+    return Path(folder)
+
+
+def code_files(spec, folder: Path) -> list[tuple[str, Path]]:
+    """The student's code in ``folder``: the spec's source files (each must be there), then any
+    other helper module matching ``optional_source_globs``, as ``(name, file)`` pairs, unchecked."""
+    members = []
+    for name in spec.source_files:
+        path = folder / name
+        if not path.exists() and not path.is_symlink():
+            raise PackagingError(f"{show(path)} is missing. {spec.name} needs "
+                                 f"{', '.join(spec.source_files)} in {show(folder)}; restore it "
+                                 "there or pass the folder that holds them with --dir.")
+        members.append((name, path))
+    helpers = {p for pattern in spec.optional_source_globs for p in folder.glob(pattern)
+               if p.name not in spec.source_files and (p.is_file() or p.is_symlink())}
+    return members + [(p.name, p) for p in sorted(helpers)]
+
+
+def collect_source(spec, folder: Path, notebook: Path, extras: list[str]) -> list[tuple[str, Path]]:
+    """The default source zip's ``(name in zip, file)`` pairs, after checking every file: the
+    source files, the notebook, the spec's ``documents`` found in ``folder``, the other helper
+    modules and the ``extras`` (``--include``)."""
+    homework_folder(folder)
+    code = code_files(spec, folder)
+    members = code[:len(spec.source_files)]
+    if not notebook.exists() and not notebook.is_symlink():
+        raise PackagingError(f"the notebook {show(notebook)} was not found. Save your notebook "
+                             "there or pass its path with --notebook.")
+    members.append((Path(spec.notebook).name, notebook))
+    members += [(name, folder / name) for name in spec.documents
+                if (folder / name).exists() or (folder / name).is_symlink()]
+    members += code[len(spec.source_files):]
+    members += [(Path(extra).name, Path(extra)) for extra in extras]
+    for _, path in members:
+        check_source_file(path)
+    return members
+
+
+def run_hint(spec, folder: Path) -> str:
+    """How to produce the outputs: the spec's ``run`` commands (relative to the folder)."""
+    hints = []
+    for command in spec.run:
+        script, _, options = command.partition(" ")
+        hints.append(f"`python {show(folder / script)}{' ' + options if options else ''}`")
+    return " and ".join(hints)
+
+
+def output_files(spec, folder: Path) -> list[tuple[str, Path]]:
+    """The spec's ``output_files`` in ``folder`` as ``(name in zip, file)`` pairs, after checking
+    every file; all missing ones are named at once, with the commands that write them."""
+    homework_folder(folder)
+    members = [(name, folder / name) for name in spec.output_files]
+    missing = [show(path) for _, path in members if not path.exists() and not path.is_symlink()]
+    if missing:
+        raise PackagingError(f"{len(missing)} output file(s) missing: {', '.join(missing)}. "
+                             f"Run the homework first ({run_hint(spec, folder)}), then run this again.")
+    for _, path in members:
+        check_output_file(path)
+    return members
+
+
+def _main(kind: str, argv) -> int:
+    """``zipsrc.py`` (``kind`` "source") or ``zipout.py`` ("outputs"): parse ``argv``, collect the
+    members (the homework's hook, or the default collector), write the zip; returns the exit code."""
+    source = kind == "source"
+    parser = argparse.ArgumentParser(description=f"Package a homework's {'source and notebook' if source else kind}.")
+    parser.add_argument("homework", help="e.g. hw4")
+    parser.add_argument("--dir", help="your homework folder (default: the kit's stencil/HW)")
+    if source:
+        parser.add_argument("--notebook", help="your notebook (default: the kit's notebooks/HW.ipynb)")
+        parser.add_argument("--include", nargs="+", default=[], metavar="EXTRA",
+                            help="extra files to add (small text or code files only)")
+    parser.add_argument("--out", help=f"zip to write (default: HW_{kind}.zip here)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        spec = spec_or_error(args.homework)
+    except PackagingError as err:
+        print(f"Cannot package: {err}", file=sys.stderr)
+        return 1
+    hooks = load_hooks(spec.name)
+    out = Path(args.out or getattr(hooks, "SOURCE_ZIP" if source else "OUTPUT_ZIP", f"{args.homework}_{kind}.zip"))
+    hook = getattr(hooks, "collect_source" if source else "collect_outputs", None)
+
+    def members():
+        if hook is not None:
+            return hook(spec, args)
+        folder = Path(args.dir) if args.dir else spec.student_folder
+        if not source:
+            return output_files(spec, folder)
+        notebook = Path(args.notebook) if args.notebook else KIT_ROOT / spec.notebook
+        return collect_source(spec, folder, notebook, args.include)
+    if source:
+        return package(out, members, args.homework, "files", "source",
+                       warn=lambda found: source_warnings(spec, found, hooks))
+    return package(out, members, args.homework, "output files", "outputs", width=30)
+
+
+def zipsrc_main(argv=None) -> int:
+    """``python zipsrc.py``: package a homework's source and notebook; returns the exit code (0
+    done, 1 refused)."""
+    return _main("source", argv)
+
+
+def zipout_main(argv=None) -> int:
+    """``python zipout.py``: package a homework's outputs; returns the exit code (0 done, 1 refused)."""
+    return _main("outputs", argv)

@@ -9,10 +9,13 @@ Everything is made from the kit's single source at the moment of the release:
   are locked and checksummed, so nbgrader can autograde what students hand back);
 - the public side of the autograder, enough for ``python -m autograder check hwN``: the check verb,
   the process that runs student code and its protocol, and each homework's ``spec``, ``agent`` and
-  ``public`` checks (plus the modules a spec names in ``extra["release_modules"]``);
+  ``public`` checks, its ``hooks.py`` and the files its spec lists in ``agent_files`` and
+  ``release_files``;
 - ``data/*.py`` (the loaders, never the cached data), ``zipsrc.py``, ``zipout.py``, and the student
   ``README.md`` and ``requirements.txt`` from ``autograder/student/``.
 
+Which kit files those are is decided by the manifest in :mod:`autograder.homeworks`
+(:func:`~autograder.homeworks.student_files`), the one the sandbox and the Gradescope bundle read.
 Nothing else goes in: no reference solution, no hidden test, no grader verb (grade, batch,
 gradescope), no measurement code, no model weights, no course or test files. The release is checked
 against that list before it is written.
@@ -26,19 +29,12 @@ import time
 import zipfile
 from pathlib import Path
 
-from .homeworks import KIT_ROOT, available, load_spec, public_files
+from .homeworks import KIT_ROOT, available, load_spec, student_files
 from .stencil import stencil_files, student_notebook
 
 STUDENT_TEMPLATES = KIT_ROOT / "autograder" / "student"
-# Beyond what a sandbox gets (homeworks.public_files: the child side, the data loaders, each
-# homework's public parts), the files a student needs for the check verb and the packaging scripts.
-CHECK_RUNTIME = (
-    "autograder/__main__.py", "autograder/cli.py", "autograder/check.py", "autograder/packaging.py",
-    "autograder/notebook.py",  # the notebooks' set-up and display helpers
-    "autograder/pipeline/score.py", "autograder/pipeline/isolate.py", "autograder/pipeline/accounts.py",
-    "autograder/pipeline/unpack.py", "autograder/pipeline/report.py", "autograder/pipeline/expect.py",
-)
-# Never in a release, whatever a spec says (the grader's side of every homework).
+# Never in a release, whatever the manifest says (the grader's side of every homework): a second,
+# independent check.
 FORBIDDEN_NAMES = ("hidden.py", "measure.py", "grade.py", "batch.py", "gradescope.py", "prefetch.py",
                    "course.py", "release.py", "stencil.py", "submission.py")
 FORBIDDEN_PARTS = ("solutions", "tests", "models", "nbgrader", "benchmarks", "cache")
@@ -48,18 +44,6 @@ ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
 class ReleaseError(RuntimeError):
     pass
-
-
-def _homework_files(homework: str) -> list[str]:
-    """The kit files a student needs for ``homework``: what its sandbox gets, its packaging hook
-    and the modules its spec lists in ``extra["release_modules"]``."""
-    spec = load_spec(homework)
-    files = [path.as_posix() for path in public_files(spec.agent)]
-    folder = Path("autograder", "homeworks", homework)
-    names = list(spec.extra.get("release_modules", ()))
-    if spec.packaging:
-        names.append(spec.packaging.rsplit(".", 1)[-1] + ".py")
-    return files + [(folder / name).as_posix() for name in names if (KIT_ROOT / folder / name).is_file()]
 
 
 def _homework_table() -> str:
@@ -75,21 +59,13 @@ def _homework_table() -> str:
 def release_files() -> dict[str, bytes]:
     """``{path in the release: content}``, everything generated from the kit's source now."""
     files: dict[str, bytes] = {}
-
-    def add_file(relative: str) -> None:
-        files[relative] = (KIT_ROOT / relative).read_bytes()
-
-    for relative in CHECK_RUNTIME:
-        add_file(relative)
+    for relative in student_files():
+        files[relative.as_posix()] = (KIT_ROOT / relative).read_bytes()
     for homework in available():
-        for relative in _homework_files(homework):
-            add_file(relative)
         for path, text in stencil_files(homework).items():
             files[path.relative_to(KIT_ROOT).as_posix()] = text.encode()
         spec = load_spec(homework)
         files[f"notebooks/{homework}.ipynb"] = student_notebook((KIT_ROOT / spec.notebook).read_text()).encode()
-    for name in ("zipsrc.py", "zipout.py"):
-        add_file(name)
     files["requirements.txt"] = (STUDENT_TEMPLATES / "requirements.txt").read_bytes()
     readme = (STUDENT_TEMPLATES / "README.md").read_text().replace("{homework_table}", _homework_table())
     files["README.md"] = readme.encode()

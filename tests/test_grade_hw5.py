@@ -22,7 +22,7 @@ import pytest
 import zipout
 import zipsrc
 from autograder.grade import grade
-from autograder.homeworks.hw5 import hidden, public, scoring, submission
+from autograder.homeworks.hw5 import hidden, hooks, public, scoring
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs
 from grading_support import feedback_text
@@ -135,9 +135,9 @@ def test_prepare_opens_both_nested_zips_and_keeps_the_codes_out_of_reach(tmp_pat
     dev, test = random_codes()
     folder = upload(answer, write_codes(tmp_path / "ok" / "codes", dev, test))
     with unpacked(folder, ("source.zip", "output.zip")) as copy:
-        workdir = submission.prepare(copy)
+        workdir = hooks.prepare(copy)
         assert (workdir / "vae.py").is_file() and (workdir / "vae.ipynb").is_file() and workdir.name == "answer"
-        got = submission.uploaded(workdir)
+        got = hooks.uploaded(workdir)
         assert got["problem"] == "" and np.allclose(got["dev"], dev.astype(np.float32))
         assert not list(copy.rglob("dev.npy")), "the uploaded codes stay in the grader's memory only"
 
@@ -154,7 +154,7 @@ def test_missing_or_hostile_zips_are_refused_with_one_message(tmp_path):
     assert "output.zip" in results["output"] and "outside the submission folder" in results["output"]
     with pytest.raises(SubmissionError, match="output.zip"):
         with unpacked(folder, ("source.zip", "output.zip")) as copy:
-            submission.prepare(copy)
+            hooks.prepare(copy)
 
 
 def test_untouched_stencil_scores_zero_with_feedback_on_every_test(tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from autograder.gradescope import build
-from autograder.homeworks import (KIT_ROOT, PUBLIC_PARTS, available, load_checks, load_spec, load_tests,
-                                  public_files, secret_paths)
+from autograder.homeworks import (KIT_ROOT, PUBLIC_PARTS, available, grader_files, load_checks, load_hooks,
+                                  load_spec, load_tests, public_files, secret_paths, student_files)
 
 HOMEWORKS = available()
 
@@ -50,7 +50,7 @@ def test_hidden_points_add_up_to_100_and_checks_are_separate(homework):
 @pytest.mark.parametrize("homework", HOMEWORKS)
 def test_the_agent_imports_nothing_secret(homework):
     spec = load_spec(homework)
-    allowed_own = {p[:-3] for p in PUBLIC_PARTS} | {m[:-3] for m in spec.extra.get("agent_modules", ())}
+    allowed_own = {p[:-3] for p in PUBLIC_PARTS} | {m[:-3] for m in spec.agent_files}
     tree = ast.parse((KIT_ROOT / "autograder" / "homeworks" / homework / "agent.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
@@ -89,3 +89,21 @@ def test_gradescope_bundle_builds_for_every_homework(homework, tmp_path):
     assert f"autograder/homeworks/{homework}/hidden.py" in names and "run_autograder" in names
     assert not any(n.startswith("solutions/") for n in names)
     assert Path(path).stat().st_size < 20_000_000
+
+
+@pytest.mark.parametrize("homework", HOMEWORKS)
+def test_the_manifest_gives_each_audience_its_part_of_the_homework(homework):
+    """hooks.py is found by its file name and goes to the release (the zip scripts need it) and the
+    bundle (the grader opens uploads with it), never into the sandbox; hidden tests and measurements
+    go to the bundle only."""
+    folder = Path("autograder", "homeworks", homework)
+    sandbox, release, bundle = set(public_files(load_spec(homework).agent)), set(student_files()), set(grader_files(homework))
+    assert (load_hooks(homework) is not None) == (KIT_ROOT / folder / "hooks.py").is_file()
+    if load_hooks(homework) is not None:
+        assert folder / "hooks.py" in release and folder / "hooks.py" in bundle
+        assert folder / "hooks.py" not in sandbox
+    assert sandbox <= release and sandbox <= bundle
+    for private in ("hidden.py", "measure.py"):
+        assert folder / private in bundle and folder / private not in release | sandbox
+    others = {p for p in bundle if p.parts[:2] == ("autograder", "homeworks") and len(p.parts) > 3}
+    assert {p.parts[2] for p in others} == {homework}, "the bundle holds no other homework's folder"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.grade import grade
-from autograder.homeworks.hw5 import hidden, submission
+from autograder.homeworks.hw5 import hidden, hooks
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs
 from grading_support import feedback_text
@@ -36,9 +36,9 @@ def homework_folder(tmp_path: Path, codes: bool) -> Path:
 def test_a_homework_folder_is_read_like_the_zips(tmp_path):
     folder = homework_folder(tmp_path, codes=True)
     with unpacked(folder, ("source.zip", "output.zip")) as copy:
-        workdir = submission.prepare(copy)
+        workdir = hooks.prepare(copy)
         assert workdir == copy / "answer" and (workdir / "vae.py").is_file()
-        got = submission.uploaded(workdir)
+        got = hooks.uploaded(workdir)
         assert got["problem"] == "" and got["dev"].shape == (signs.sizes()["dev"], 6)
         assert not list(copy.rglob("*.npy")), "the codes stay in the grader's memory only"
     assert (folder / "outputs" / "dev.npy").is_file(), "the TA's folder itself is never changed"
@@ -47,7 +47,7 @@ def test_a_homework_folder_is_read_like_the_zips(tmp_path):
 def test_a_folder_without_codes_is_graded_and_the_missing_codes_are_named(tmp_path):
     folder = homework_folder(tmp_path, codes=False)
     with unpacked(folder, ("source.zip", "output.zip")) as copy:
-        problem = submission.uploaded(submission.prepare(copy))["problem"]
+        problem = hooks.uploaded(hooks.prepare(copy))["problem"]
     assert "outputs/dev.npy" in problem and "python answer/vae.py" in problem
     results = grade("hw5", folder, tests=hidden.UNIT_TESTS[:1])
     assert results["tests"][0]["score"] == hidden.UNIT_TESTS[0].points, results["tests"][0]["output"]
@@ -66,7 +66,7 @@ def test_half_an_upload_or_no_homework_is_one_clear_message(tmp_path):
     shutil.make_archive(str(half / "source"), "zip", folder / "answer")
     with unpacked(half, ("source.zip", "output.zip")) as copy:
         with pytest.raises(SubmissionError, match="no output.zip"):
-            submission.prepare(copy)
+            hooks.prepare(copy)
 
 
 def test_missing_files_name_the_homework():

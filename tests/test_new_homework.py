@@ -1,6 +1,6 @@
 """A new homework is added by creating the files ``autograder/homeworks/README.md`` lists, and nothing
 else: a toy ``hw0`` (one student function) in a temporary copy of the kit is picked up by ``stencil``,
-``check``, ``grade``, ``release`` and ``gradescope`` without any core file touched."""
+``check``, ``grade``, ``release``, ``gradescope`` and the zip scripts without any core file touched."""
 from __future__ import annotations
 
 import json
@@ -38,8 +38,7 @@ def double(x):
     "autograder/homeworks/hwN/spec.py": '''"""Homework 0: what students hand in."""
 from autograder.homeworks import HomeworkSpec
 
-SPEC = HomeworkSpec(name="hw0", title="Homework 0: doubling", source_files=("arith.py",),
-                    notebook="notebooks/hw0.ipynb", agent="autograder.homeworks.hw0.agent")
+SPEC = HomeworkSpec(name="hw0", title="Homework 0: doubling", source_files=("arith.py",))
 ''',
     "autograder/homeworks/hwN/agent.py": '''"""Runs in the student's process; answers with raw tensors."""
 import torch
@@ -152,6 +151,16 @@ def test_a_toy_homework_is_picked_up_by_every_verb(tmp_path):
     verb("gradescope", "hw0", "--out", str(tmp_path / "hw0_gradescope.zip"))
     with zipfile.ZipFile(tmp_path / "hw0_gradescope.zip") as zf:
         assert "autograder/homeworks/hw0/hidden.py" in zf.namelist()
+
+    # The zip scripts follow the folder convention (the notebook is notebooks/hw0.ipynb) and an
+    # optional hooks.py is found by its file name.
+    zipsrc = subprocess.run([sys.executable, "zipsrc.py", "hw0"], cwd=copy, env=env, capture_output=True, text=True)
+    assert zipsrc.returncode == 0, zipsrc.stdout + zipsrc.stderr
+    with zipfile.ZipFile(copy / "hw0_source.zip") as zf:
+        assert set(zf.namelist()) == {"arith.py", "hw0.ipynb"}
+    (copy / "autograder" / "homeworks" / "hw0" / "hooks.py").write_text('SOURCE_ZIP = "doubling.zip"\n')
+    zipsrc = subprocess.run([sys.executable, "zipsrc.py", "hw0"], cwd=copy, env=env, capture_output=True, text=True)
+    assert zipsrc.returncode == 0 and (copy / "doubling.zip").is_file(), zipsrc.stdout + zipsrc.stderr
 
     changed = subprocess.run(["git", "status", "--porcelain"], cwd=KIT, capture_output=True, text=True).stdout
     assert "hw0" not in changed, "the toy homework lives in the copy only"

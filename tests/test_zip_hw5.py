@@ -1,4 +1,4 @@
-"""``zipsrc.py hw5`` and ``zipout.py hw5`` (the spec's packaging hook) on throw-away copies."""
+"""``zipsrc.py hw5`` and ``zipout.py hw5`` (homework 5's hooks.py) on throw-away copies."""
 from __future__ import annotations
 
 import json
@@ -15,8 +15,8 @@ sys.path.insert(0, str(KIT_ROOT))
 
 import zipout  # noqa: E402
 import zipsrc  # noqa: E402
-from autograder.homeworks import load_spec  # noqa: E402
-from autograder.homeworks.hw5 import packaging  # noqa: E402
+from autograder.homeworks import load_hooks, load_spec  # noqa: E402
+from autograder.homeworks.hw5 import hooks  # noqa: E402
 from data import signs  # noqa: E402
 
 SPEC = load_spec("hw5")
@@ -64,8 +64,8 @@ def refused(rc, capsys, zip_path):
 
 def test_spec_uses_the_hooks():
     assert SPEC.student_dir == "answer" and SPEC.upload_files == ("source.zip", "output.zip")
-    assert SPEC.prepare == "autograder.homeworks.hw5.submission:prepare"
-    assert packaging.SOURCE_ZIP == "source.zip" and packaging.OUTPUT_ZIP == "output.zip"
+    assert load_hooks("hw5") is hooks and callable(hooks.prepare)
+    assert hooks.SOURCE_ZIP == "source.zip" and hooks.OUTPUT_ZIP == "output.zip"
     assert SPEC.student_folder == KIT_ROOT / "stencil" / "hw5" / "answer"
 
 

@@ -297,4 +297,4 @@ def test_hw4_readme_template_comes_from_the_solution_through_the_stencil():
     assert template.count("YOUR ANSWER HERE") == solution.count("### BEGIN SOLUTION") >= 2
     for heading in ("## Accuracy", "## Known bugs"):
         assert heading in template
-    assert "README.md" in SPEC.extra["documents"]
+    assert "README.md" in SPEC.documents

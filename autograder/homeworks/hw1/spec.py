@@ -5,7 +5,6 @@ SPEC = HomeworkSpec(
     name="hw1",
     title="Homework 1: autoencoders, random codes and likelihood-derived losses",
     source_files=("autoencoder.py", "likelihoods.py", "assignment.py"),
-    notebook="notebooks/hw1.ipynb",
     output_files=(
         "outputs/gaussian_losses.json",
         "outputs/gaussian_reconstructions.png",
@@ -16,7 +15,6 @@ SPEC = HomeworkSpec(
         "outputs/bernoulli_uniform_codes.png",
         "outputs/bernoulli_fitted_codes.png",
     ),
-    agent="autograder.homeworks.hw1.agent",
     datasets=("mnist",),
-    extra={"run": ("assignment.py", "assignment.py --likelihood bernoulli")},
+    run=("assignment.py", "assignment.py --likelihood bernoulli"),
 )

@@ -5,7 +5,6 @@ SPEC = HomeworkSpec(
     name="hw2",
     title="Homework 2: convolutional autoencoder on emoji",
     source_files=("emoji_data.py", "autoencoder.py", "assignment.py"),
-    notebook="notebooks/hw2.ipynb",
     output_files=(
         "outputs/losses_ae.json",
         "outputs/losses_aux.json",
@@ -15,8 +14,7 @@ SPEC = HomeworkSpec(
         "outputs/reconstructions_aux.png",
         "outputs/arithmetic.png",
     ),
-    agent="autograder.homeworks.hw2.agent",
     datasets=("emoji",),
-    extra={"run": ("assignment.py", "assignment.py --aux"),
-           "apt_packages": ("fonts-noto-color-emoji", "unicode-data")},
+    run=("assignment.py", "assignment.py --aux"),
+    apt_packages=("fonts-noto-color-emoji", "unicode-data"),
 )

@@ -5,7 +5,6 @@ SPEC = HomeworkSpec(
     name="hw4",
     title="Homework 4: VAE and conditional VAE",
     source_files=("vae.py", "assignment.py"),
-    notebook="notebooks/hw4.ipynb",
     output_files=(
         "outputs/losses_vae.json",
         "outputs/losses_cvae.json",
@@ -15,11 +14,10 @@ SPEC = HomeworkSpec(
         "outputs/vae_interpolation.png",
         "outputs/cvae_samples.png",
     ),
-    agent="autograder.homeworks.hw4.agent",
     datasets=("mnist",),
     # The released MNIST classifier (public; the grader's own stays in autograder/models) travels
     # with the agent to the sandbox and the student release; README.md is the hand-in's write-up.
-    extra={"run": ("assignment.py", "assignment.py --is_cvae"),
-           "agent_modules": ("check_classifier.py", "check_classifier.pt", "check_classifier.json"),
-           "documents": ("README.md",)},
+    run=("assignment.py", "assignment.py --is_cvae"),
+    agent_files=("check_classifier.py", "check_classifier.pt", "check_classifier.json"),
+    documents=("README.md",),
 )

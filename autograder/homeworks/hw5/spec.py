@@ -11,15 +11,13 @@ SPEC = HomeworkSpec(
     name="hw5",
     title="Homework 5: recovering an alphabet by clustering VAE codes",
     source_files=("vae.py", "vae.ipynb"),
-    notebook="notebooks/hw5.ipynb",
     output_files=("outputs/dev.npy", "outputs/test.npy"),
-    agent="autograder.homeworks.hw5.agent",
     datasets=("signs",),
     student_dir="answer",
     upload_files=("source.zip", "output.zip"),
-    prepare="autograder.homeworks.hw5.submission:prepare",
-    packaging="autograder.homeworks.hw5.packaging",
-    extra={"run": ("answer/vae.py",), "grade_table": "grade_table_seed.csv",
-           # public by design: students score their own dev codes with the grader's scoring
-           "release_modules": ("scoring.py", "grade_table_seed.csv")},
+    # hooks.py opens the hand-in (two zips, or the homework folder) and makes the two zips.
+    run=("answer/vae.py",),
+    grade_table="grade_table_seed.csv",
+    # public by design: students score their own dev codes with the grader's scoring
+    release_files=("scoring.py", "grade_table_seed.csv"),
 )

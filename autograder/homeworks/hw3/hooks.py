@@ -1,4 +1,4 @@
-"""How ``python zipout.py hw3`` packages homework 3: the outputs zip AND the write-up PDF.
+"""Homework 3's hook: ``python zipout.py hw3`` makes the outputs zip AND the write-up PDF.
 
     python zipout.py hw3                  # stencil/hw3 -> hw3_outputs.zip and hw3_writeup.pdf
     python zipout.py hw3 --dir FOLDER --out some/where/hw3_outputs.zip   # PDF: some/where/hw3_writeup.pdf
@@ -8,7 +8,8 @@ different-digits figure, and the pages after them show the code (``vae.py``, ``a
 and any other ``.py`` helper at the top of the homework folder, with line numbers). The PDF is
 written as its OWN file next to the outputs zip, not inside it, because Gradescope's PDF
 assignments take a PDF upload (which graders annotate page by page), not a zip. The zip holds
-the two figures and ``losses.json``, checked as for every homework.
+the two figures and ``losses.json``, collected and checked as for every homework
+(``autograder.packaging.output_files``).
 
 Nothing is written unless every file passes its checks; the PDF is written atomically (a
 temporary file renamed into place), so a failed run leaves an earlier PDF as it was.
@@ -20,8 +21,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from autograder.packaging import (MAX_OUTPUT_BYTES, MAX_PY_BYTES, PackagingError, check_allowed,
-                                  check_loss_json, check_png, check_python, check_size, show)
+from autograder.packaging import (PackagingError, check_source_file, code_files, homework_folder, output_files,
+                                  show)
 
 OUTPUT_ZIP = "hw3_outputs.zip"
 WRITEUP_PDF = "hw3_writeup.pdf"
@@ -40,50 +41,6 @@ def writeup_path(args) -> Path:
     """The PDF goes next to the outputs zip (``--out``), or into the current folder."""
     out = Path(args.out) if getattr(args, "out", None) else Path(OUTPUT_ZIP)
     return out.with_name(WRITEUP_PDF)
-
-
-def _folder(spec, args) -> Path:
-    folder = Path(args.dir) if getattr(args, "dir", None) else spec.student_folder
-    if not folder.is_dir():
-        raise PackagingError(f"the folder {show(folder)} does not exist. Pass your homework folder with --dir.")
-    return folder
-
-
-def check_outputs(spec, folder: Path) -> list[tuple[str, Path]]:
-    """The ``(name in zip, file)`` pairs of the outputs, after checking every file."""
-    members = [(name, folder / name) for name in spec.output_files]
-    missing = [show(path) for _, path in members if not path.exists() and not path.is_symlink()]
-    if missing:
-        script = folder / spec.source_files[-1]
-        raise PackagingError(f"{len(missing)} output file(s) missing: {', '.join(missing)}. Run the homework "
-                             f"first (`python {show(script)}`, or the notebook), then run this again.")
-    for _, path in members:
-        check_allowed(path)
-        check_size(path, MAX_OUTPUT_BYTES)
-        if path.suffix.lower() == ".json":
-            check_loss_json(path)
-        elif path.suffix.lower() == ".png":
-            check_png(path)
-    return members
-
-
-def source_files(spec, folder: Path) -> list[Path]:
-    """The student's code for the PDF: the required files, then other ``.py`` helpers, checked."""
-    files = []
-    for name in spec.source_files:
-        path = folder / name
-        if not path.exists() and not path.is_symlink():
-            raise PackagingError(f"{show(path)} is missing; the write-up PDF shows your code, so "
-                                 f"{', '.join(spec.source_files)} must be in {show(folder)}.")
-        files.append(path)
-    helpers = {p for pattern in spec.optional_source_globs for p in folder.glob(pattern)
-               if p.name not in spec.source_files and (p.is_file() or p.is_symlink())}
-    files += sorted(helpers)
-    for path in files:
-        check_allowed(path)
-        check_size(path, MAX_PY_BYTES)
-        check_python(path)
-    return files
 
 
 def _wrap(text: str) -> list[str]:
@@ -173,9 +130,11 @@ def write_writeup(pdf_path: Path, figures: list[tuple[str, Path]], files: list[P
 
 def collect_outputs(spec, args) -> list[tuple[str, Path]]:
     """zipout.py's hook: check the outputs, write the write-up PDF, return the zip's members."""
-    folder = _folder(spec, args)
-    members = check_outputs(spec, folder)
-    files = source_files(spec, folder)
+    folder = homework_folder(Path(args.dir) if getattr(args, "dir", None) else spec.student_folder)
+    members = output_files(spec, folder)
+    files = [path for _, path in code_files(spec, folder)]
+    for path in files:
+        check_source_file(path)
     pdf_path = writeup_path(args)
     if not pdf_path.parent.is_dir():
         raise PackagingError(f"cannot write {show(pdf_path)}: the folder {show(pdf_path.parent)} does not exist.")

@@ -1,4 +1,5 @@
-"""``zipsrc.py hw5`` and ``zipout.py hw5``: what homework 5 packages, and the checks on it.
+"""Homework 5's hooks: how its hand-in is packaged (``zipsrc.py hw5``, ``zipout.py hw5``) and how
+the grader opens it (:func:`prepare`).
 
     python zipsrc.py hw5      # answer/ (vae.py, vae.ipynb, any helpers) -> source.zip
     python zipout.py hw5      # outputs/dev.npy and outputs/test.npy      -> output.zip
@@ -16,21 +17,38 @@ still the template: a table without a single filled-in member.
 of glyph i of the split in the data's order (``data.signs``), the same Z <= 32 in both, finite
 numbers, saved without pickling (``np.save(path, codes, allow_pickle=False)``; ``answer/vae.py``'s
 ``save_codes`` does this).
+
+The grader takes ``source.zip`` and ``output.zip`` side by side (a folder or a zip), or the
+student's homework folder itself (``answer/`` and ``outputs/``, as a TA finds it on a course
+server). :func:`prepare` runs on the grader's private copy of the upload, before any student code
+runs. With the two zips it extracts both with the same safety checks as the upload itself
+(``autograder.pipeline.unpack.extract_zip``); with a homework folder it takes the codes from
+``outputs/`` when they are there (nothing the student did not hand in is run to make them). Either
+way it reads the codes into the grader's memory (``np.load(allow_pickle=False)``, so a crafted file
+cannot run code), removes them from disk, and returns the folder holding ``vae.py``, where the
+student's process will run. The hidden tests find the uploaded codes with :func:`uploaded`.
 """
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
-from autograder.packaging import (MAX_NOTEBOOK_BYTES, MAX_OTHER_BYTES, MAX_OUTPUT_BYTES, MAX_PY_BYTES,
-                                  PackagingError, check_allowed, check_notebook, check_python, check_size, show)
+import numpy as np
+
+from autograder.packaging import MAX_OUTPUT_BYTES, PackagingError, check_size, check_source_file, show
+from autograder.pipeline.unpack import SubmissionError, extract_zip
+
+from .scoring import CodesError, check_codes
 
 SOURCE_ZIP = "source.zip"
 OUTPUT_ZIP = "output.zip"
+ZIPS = (SOURCE_ZIP, OUTPUT_ZIP)
 REQUIRED = ("vae.py", "vae.ipynb")
 SKIPPED_DIRS = {"outputs", "checkpoints", "__pycache__", ".ipynb_checkpoints", ".git"}
 SPLITS = ("dev", "test")
+_UPLOADED: dict[str, dict] = {}
 CONTRIBUTIONS_CELL = "q4"   # the nbgrader grade_id of the write-up's contributions answer
 
 
@@ -79,19 +97,6 @@ def _answer_folder(spec, args) -> Path:
     return folder
 
 
-def _check_member(path: Path) -> None:
-    check_allowed(path)
-    suffix = path.suffix.lower()
-    if suffix == ".py":
-        check_size(path, MAX_PY_BYTES)
-        check_python(path)
-    elif suffix == ".ipynb":
-        check_size(path, MAX_NOTEBOOK_BYTES)
-        check_notebook(path)
-    else:
-        check_size(path, MAX_OTHER_BYTES)
-
-
 def collect_source(spec, args) -> list[tuple[str, Path]]:
     """``(name in zip, file)`` pairs for source.zip: answer/vae.py, answer/vae.ipynb, the rest of answer/."""
     folder = _answer_folder(spec, args)
@@ -116,7 +121,7 @@ def collect_source(spec, args) -> list[tuple[str, Path]]:
     for extra in getattr(args, "include", None) or []:
         members.append((f"answer/{Path(extra).name}", Path(extra)))
     for _, path in members:
-        _check_member(path)
+        check_source_file(path)
     return members
 
 
@@ -129,10 +134,6 @@ def _outputs_folder(spec, args) -> Path:
 
 def check_codes_file(path: Path, split: str, size: int) -> tuple[int, ...]:
     """Refuse a codes file that is not a float32 (size, Z) array with 1 <= Z <= 32; return its shape."""
-    import numpy as np
-
-    from .scoring import CodesError, check_codes
-
     if path.is_symlink():
         raise PackagingError(f"{show(path)} is a symbolic link. Replace it with the real file and run this again.")
     if not stat.S_ISREG(path.stat().st_mode):
@@ -173,3 +174,105 @@ def collect_outputs(spec, args) -> list[tuple[str, Path]]:
                              f"{shapes['test'][1]}: both must come from the same model. Run `python answer/vae.py` "
                              "again, then this.")
     return [(f"{split}.npy", path) for split, path in paths.items()]
+
+
+def _key(folder: Path) -> str:
+    return str(Path(folder).resolve())
+
+
+def _find_vae(root: Path) -> Path:
+    """The one folder under ``root`` holding vae.py (``root`` itself when none does)."""
+    folders = sorted({p.parent for p in root.rglob("vae.py") if p.is_file()}, key=lambda p: (len(p.parts), str(p)))
+    if not folders:
+        return root  # the grader reports the missing vae.py on every test
+    with_notebook = [f for f in folders if (f / "vae.ipynb").is_file()]
+    choice = with_notebook or folders
+    if len(choice) > 1 and len(choice[0].parts) == len(choice[1].parts):
+        names = ", ".join(str(f.relative_to(root)) for f in choice[:3])
+        raise SubmissionError(f"source.zip holds several folders with a vae.py ({names}); upload the zip made by "
+                              "`python zipsrc.py hw5`, which holds only your answer/ folder.")
+    return choice[0]
+
+
+def _read_codes(folder: Path) -> dict:
+    """The uploaded dev and test codes (float32 arrays) or a problem to report."""
+    from data import signs
+
+    sizes = signs.sizes()
+    found: dict = {"problem": ""}
+    problems = []
+    for split in SPLITS:
+        paths = sorted(folder.rglob(f"{split}.npy"), key=lambda p: len(p.parts))
+        if not paths:
+            problems.append(f"output.zip has no {split}.npy")
+            continue
+        try:
+            array = np.load(paths[0], allow_pickle=False)
+            found[split] = check_codes(array, sizes[split], f"the uploaded {split}.npy")
+        except CodesError as err:
+            problems.append(str(err))
+        except (OSError, ValueError) as err:
+            problems.append(f"the uploaded {split}.npy is not a .npy array of numbers ({str(err)[:200]})")
+    if not problems and found["dev"].shape[1] != found["test"].shape[1]:
+        problems.append(f"the uploaded dev codes have {found['dev'].shape[1]} dimensions but the test codes "
+                        f"{found['test'].shape[1]}")
+    if problems:
+        found = {"problem": "; ".join(problems) + ". Make output.zip with `python zipout.py hw5`."}
+    return found
+
+
+def prepare(folder: Path) -> Path:
+    """Return the folder holding vae.py, after reading the hand-in's codes into the grader's memory."""
+    folder = Path(folder)
+    zips = [name for name in ZIPS if (folder / name).is_file()]
+    if len(zips) == 1:
+        other = next(name for name in ZIPS if name not in zips)
+        raise SubmissionError(f"Your upload has {zips[0]} but no {other}: upload source.zip "
+                              "(`python zipsrc.py hw5`) and output.zip (`python zipout.py hw5`) together.")
+    if zips:
+        return _from_zips(folder)
+    return _from_folder(folder)
+
+
+def _from_zips(folder: Path) -> Path:
+    source, output = folder / "_source", folder / "_output"
+    for archive, target in ((folder / "source.zip", source), (folder / "output.zip", output)):
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir()
+        try:
+            extract_zip(archive, target)
+        except SubmissionError as err:
+            raise SubmissionError(f"{archive.name}: {err}") from None
+    workdir = _find_vae(source)
+    try:
+        _UPLOADED[_key(workdir)] = _read_codes(output)
+    finally:
+        shutil.rmtree(output, ignore_errors=True)  # in the grader's memory now; out of the student's reach
+    return workdir
+
+
+def _from_folder(folder: Path) -> Path:
+    """A homework folder (``answer/vae.py``, codes in ``outputs/``): the codes are read when present."""
+    if not any(p.is_file() for p in folder.rglob("vae.py")):
+        raise SubmissionError("This hand-in has neither source.zip and output.zip nor a homework folder with "
+                              "answer/vae.py. Upload the two zips made by `python zipsrc.py hw5` and "
+                              "`python zipout.py hw5`.")
+    workdir = _find_vae(folder)
+    found = [p for split in SPLITS for p in folder.rglob(f"{split}.npy") if p.is_file()]
+    if found:
+        codes = _read_codes(folder)
+    else:
+        codes = {"problem": "the homework folder has no outputs/dev.npy and outputs/test.npy (run "
+                            "`python answer/vae.py` to write them)"}
+    for path in found:
+        path.unlink()  # in the grader's memory now; out of the student's reach
+    _UPLOADED[_key(workdir)] = codes
+    return workdir
+
+
+def uploaded(workdir: Path) -> dict:
+    """``{"dev": array, "test": array, "problem": ""}`` or ``{"problem": message}`` for the upload
+    whose code runs in ``workdir``."""
+    return _UPLOADED.get(_key(workdir), {"problem": "no output.zip was read for this submission "
+                                                    "(upload source.zip and output.zip together)"})
