@@ -249,7 +249,7 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     load_spec(homework)  # unknown homework: fail before anything is written
     tests = selected_tests(homework, args)
     found, skipped = entries(Path(submissions))
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # the per-student graders run from the kit's folder
     out_dir.mkdir(parents=True, exist_ok=True)
     accounts.lock_and_reap([Path(submissions), out_dir])  # no student may read another's work
     todo = [e for e in found if args.force or not finished(out_dir / e.student, fingerprint(e.path))]

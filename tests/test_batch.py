@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -28,8 +29,9 @@ def _copy(source: Path, target: Path, prelude: str = "") -> None:
 
 
 def _run(*args, cwd=KIT):
+    env = dict(os.environ, PYTHONPATH=str(KIT))  # the kit may be run from another folder
     return subprocess.run([sys.executable, "-m", "autograder", "batch", "hw4", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+                          env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +147,15 @@ def test_report_and_feedback_in_a_real_browser(graded, tmp_path):
     feedback = graded["out"] / "alice" / "feedback" / "feedback.html"
     dom, console = open_page(feedback.as_uri(), tmp_path / "profile", screenshot=tmp_path / "feedback.png")
     assert console == [] and 'id="total"' in dom and "reparametrize" in dom
+
+
+def test_relative_folders_are_taken_from_where_the_batch_was_started(tmp_path):
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    _copy(REFERENCE, subs / "alice")
+    run = _run("submissions", "--out-dir", "results", "--csv", "grades.csv", "--only", "one_hot", "--quiet",
+               cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads((tmp_path / "results" / "alice" / "results.json").read_text())["score"] > 0
+    assert (tmp_path / "grades.csv").is_file()
+    assert not (KIT / "results" / "alice").exists(), "results must not land in the kit's folder"

@@ -89,13 +89,6 @@ class HomeworkSpec:
         """Where the student's ``source_files`` live in the stencil (the default to check/zip)."""
         return self.stencil_dir / self.student_dir if self.student_dir else self.stencil_dir
 
-    @property
-    def extra(self) -> dict:
-        """Read-only: the typed fields under the names older readers look them up by."""
-        return {"run": self.run, "documents": self.documents, "agent_modules": self.agent_files,
-                "release_modules": self.release_files, "grade_table": self.grade_table,
-                "apt_packages": self.apt_packages, "gradescope_jobs": self.gradescope_jobs}
-
 
 def available() -> list[str]:
     """The homeworks this copy of the kit has (a folder here with a ``spec.py``)."""

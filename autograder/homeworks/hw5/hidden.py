@@ -31,7 +31,7 @@ from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure, scoring
-from .submission import uploaded
+from .hooks import uploaded
 
 UNIT_TIMEOUT = 120.0
 MARKS_POINTS = 83   # what the handout grades: the dev and test scores (the write-up is graded by hand)

@@ -37,7 +37,7 @@ def gold(split: str) -> np.ndarray:
 
 
 def table():
-    return scoring.load_table(SPEC.extra.get("grade_table"))
+    return scoring.load_table(SPEC.grade_table)
 
 
 def scores(codes: dict) -> dict:
