@@ -80,7 +80,7 @@ def test_missing_files_name_the_homework():
 @pytest.mark.slow
 def test_grading_the_reference_folder_from_the_command_line(tmp_path):
     """``python -m autograder grade hw5 solutions/hw5``, as a TA types it: the grader retrains the model
-    and gives the reference its marks; only the honesty test, which needs the codes the student wrote,
+    and gives the reference its A; only the honesty test, which needs the codes the student wrote,
     says they are missing."""
     folder = tmp_path / "hw5"
     shutil.copytree(SOLUTION, folder, ignore=shutil.ignore_patterns("outputs", "__pycache__"))
@@ -92,5 +92,8 @@ def test_grading_the_reference_folder_from_the_command_line(tmp_path):
     honesty = next(t for t in hidden.TESTS if t.name.startswith("Honesty"))
     assert "outputs/dev.npy" in feedback_text(tests[honesty.name])
     for test in hidden.TESTS:
-        if test is not honesty:
+        if test is hidden.clustering:  # the reference earns an A, not every mark of the table
+            text = feedback_text(tests[test.name])
+            assert "Row reached: A" in text and tests[test.name]["score"] >= 0.9 * test.points, text
+        elif test is not honesty:
             assert tests[test.name]["score"] == test.points, feedback_text(tests[test.name])
