@@ -41,3 +41,10 @@ def check(results: dict, tests, lost=(), hints=None) -> None:
     for test, text in (hints or {}).items():
         name = test.name if hasattr(test, "name") else test
         assert text in feedback_text(got[name]), (name, feedback_text(got[name])[:2000])
+
+
+def check_mistake(results: dict, tests, lost, hints) -> None:
+    """:func:`check` for a common mistake, and its feedback shows the student's frames, never the kit's."""
+    check(results, tests, lost, hints)
+    for item in results["tests"]:
+        assert "child.py" not in item["output"] and "agent.py" not in item["output"], item["output"]
