@@ -27,6 +27,10 @@ from typing import Callable
 from .isolate import Limits, Sandbox, StudentFailure
 
 
+TRAINING_TIMEOUT = 1800.0   # seconds for one training of a student's model (``--timeout``)
+CALL_TIMEOUT = 120.0        # seconds for one quick call into student code
+
+
 class Fail(Exception):
     """The student's work does not meet the test; the message says why and what to do."""
 
@@ -80,6 +84,38 @@ class Context:
     _cache: dict = field(default_factory=dict)
     isolation: dict = field(default_factory=dict)   # what the sandboxes that ran could enforce
     pictures: list = field(default_factory=list)    # drawn by the test now running (run_test collects them)
+
+    # The grading's settings, read the same way by every homework's tests.
+    def seed(self, offset: int) -> int:
+        """The seed of the grader's random draw number ``offset``. Every draw changes with the
+        grading's ``seed`` option (0 by default), and two draws never share a seed."""
+        return int(self.options.get("seed", 0)) * 1000 + offset
+
+    def generator(self, offset: int):
+        """A ``torch.Generator`` seeded with :meth:`seed` ``(offset)``."""
+        import torch
+
+        return torch.Generator().manual_seed(self.seed(offset))
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one training of the student's model may take (the ``timeout`` option)."""
+        return float(self.options.get("timeout", TRAINING_TIMEOUT))
+
+    @property
+    def call_timeout(self) -> float:
+        """Seconds one quick call into student code may take (not a training run)."""
+        return float(self.options.get("call_timeout", CALL_TIMEOUT))
+
+    @property
+    def jobs(self) -> int:
+        """How many student processes may work at once (the ``jobs`` option, 2 by default)."""
+        return max(int(self.options.get("jobs", 2)), 1)
+
+    @property
+    def units(self) -> Sandbox:
+        """The student process the unit tests call (ended when the trainings start)."""
+        return self.sandbox("units")
 
     def _record(self, box: Sandbox) -> None:
         if box.isolation.get("started"):

@@ -1,0 +1,106 @@
+"""Trainings of a student's models, each in a student process of its own.
+
+A homework declares its trainings once, in ``hidden.py``::
+
+    TRAININGS = training.Trainings(
+        ("vae", "cvae"),
+        lambda ctx, kind: training.Job(("train", kind, EPOCHS, ctx.seed(40)), seed=ctx.seed(41),
+                                       what=f"train_vae ({EPOCHS} epochs of the {kind.upper()})"),
+        epochs=EPOCHS)
+
+and its tests ask for ``TRAININGS.record(ctx, "vae")`` (what the agent's training call answered)
+and ``TRAININGS.box(ctx, "vae")`` (the process holding the trained model). The first test that needs
+a training ends the unit-test process and starts the trainings: side by side when the grading may
+use two jobs or more (``--jobs``, 2 by default), one after the other with one job, each in a fresh
+process, so that only one model is alive at a time. The scores are the same either way: every
+training has its own seed. List a training's tests before the next training's, so that with one job
+the first process can be let go before the second starts.
+
+``TRAININGS.time_test(points)`` is the graded test "each training finishes within the time limit".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .isolate import Sandbox, StudentFailure
+from .score import Context, Fail, Partial, graded
+
+
+@dataclass
+class Job:
+    """One training: the agent call (its name and arguments), the seed the student's process sets
+    before it, and how feedback names it."""
+
+    call: tuple
+    seed: int
+    what: str
+
+
+class Trainings:
+    def __init__(self, kinds: tuple, job: Callable[[Context, str], Job], *, epochs: int,
+                 label: Callable[[str], str] = str.upper, requires: tuple = ("seconds",)):
+        self.kinds = tuple(kinds)
+        self.job = job
+        self.epochs = epochs
+        self.label = label
+        self.requires = requires   # keys the agent's training answer must have
+
+    def box(self, ctx: Context, kind: str) -> Sandbox:
+        """The student process that trains (and then holds) the ``kind`` model."""
+        return ctx.sandbox(f"train-{kind}")
+
+    def start(self, ctx: Context, kind: str) -> None:
+        """Start the ``kind`` training (once), with the others too when jobs allow."""
+        together = ctx.jobs >= 2
+        ctx.release("units")
+        for k in (self.kinds if together else (kind,)):
+            ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
+
+    def _submit(self, ctx: Context, kind: str, together: bool) -> bool:
+        if not together:   # one model at a time: the previous training's process goes first
+            for other in self.kinds:
+                ctx.release(f"train-{other}")
+        job = self.job(ctx, kind)
+        self.box(ctx, kind).submit(*job.call, seed=job.seed, timeout=ctx.timeout, what=job.what)
+        return True
+
+    def record(self, ctx: Context, kind: str) -> dict:
+        """What the ``kind`` training answered (a dict with at least the ``requires`` keys), once."""
+        def collect():
+            self.start(ctx, kind)
+            answer = self.box(ctx, kind).result()
+            if not isinstance(answer, dict) or any(key not in answer for key in self.requires):
+                raise Fail(f"The {self.label(kind)} training answered out of turn.")
+            return answer
+        return ctx.once(f"trained-{kind}", collect)
+
+    def time_test(self, points: float):
+        """The graded test: every training finishes within the grading's time limit."""
+        @graded("Training time: each training finishes within the time limit", points=points)
+        def training_time(ctx):
+            limit, share = ctx.timeout, 1.0 / len(self.kinds)
+            lines, earned = [], 0.0
+            for kind in self.kinds:
+                name = self.label(kind)
+                try:
+                    seconds = float(torch.as_tensor(self.record(ctx, kind)["seconds"]).sum())
+                    lines.append(f"The {name} trained {self.epochs} epochs in about {seconds:.0f} s "
+                                 f"(limit {limit:.0f} s, enforced by the grader).")
+                    earned += share
+                except StudentFailure as err:
+                    if err.kind == "timeout":
+                        lines.append(f"The {name} did not finish {self.epochs} epochs within {limit:.0f} s.")
+                    else:
+                        lines.append(f"The {name} training did not complete, so its time cannot count "
+                                     "(see the training tests for why).")
+                except Fail:
+                    lines.append(f"The {name} training did not complete (see the training tests for why).")
+            if earned >= 1.0 - 1e-9:
+                return "\n".join(lines)
+            if earned == 0.0:
+                raise Fail("\n".join(lines))
+            return Partial(earned, "\n".join(lines))
+        return training_time
