@@ -44,7 +44,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
     tests read (``timeout`` and ``seed`` are set from the arguments). When ``meta`` is a dict it
     receives what Gradescope's format has no room for: how student code failed, per kind, and what
-    the sandbox could enforce on this machine (the batch verb records it). When ``feedback`` is a
+    the sandbox could enforce on this machine, and the seconds each training of the student's
+    model took (the batch verb records it). When ``feedback`` is a
     folder, the student's feedback page (``feedback.html``, self-contained) and the pictures the
     grader drew (PNG) are written there.
     """
@@ -53,6 +54,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     tests = load_tests(homework) if tests is None else tests
     notes = ""
     isolation: dict = {}
+    trainings: dict = {}
     if limits is None or limits.isolate:  # sandboxes of other users must not read the upload
         accounts.lock_and_reap([Path(submission)])
     try:
@@ -64,7 +66,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
                               options={**(options or {}), "timeout": float(timeout), "seed": int(seed)})
                 results = run_tests(tests, ctx, progress)
-                isolation = ctx.isolation
+                isolation, trainings = ctx.isolation, ctx.trainings
                 notes = accounts.isolation_notes(isolation)
     except SubmissionError as err:
         results = failed_everywhere(tests, str(err))
@@ -78,7 +80,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
         meta.update({"homework": homework, "score": data["score"],
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
-                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb()})
+                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb(),
+                     "training_seconds": trainings})
     if out is not None:
         write_json(data, out)
     if feedback is not None:

@@ -84,6 +84,7 @@ class Context:
     _cache: dict = field(default_factory=dict)
     isolation: dict = field(default_factory=dict)   # what the sandboxes that ran could enforce
     pictures: list = field(default_factory=list)    # drawn by the test now running (run_test collects them)
+    trainings: dict = field(default_factory=dict)   # seconds each student training took (its own epochs)
 
     # The grading's settings, read the same way by every homework's tests.
     def seed(self, offset: int) -> int:

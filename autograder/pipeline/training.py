@@ -74,6 +74,8 @@ class Trainings:
             answer = self.box(ctx, kind).result()
             if not isinstance(answer, dict) or any(key not in answer for key in self.requires):
                 raise Fail(f"The {self.label(kind)} training answered out of turn.")
+            if "seconds" in answer:   # the floor of the grading's wall time (see benchmarks)
+                ctx.trainings[kind] = round(float(torch.as_tensor(answer["seconds"]).sum()), 2)
             return answer
         return ctx.once(f"trained-{kind}", collect)
 
