@@ -81,7 +81,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
                      "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb(),
-                     "training_seconds": trainings})
+                     "training_seconds": trainings, "device": (limits or Limits()).device})
     if out is not None:
         write_json(data, out)
     if feedback is not None:
@@ -102,6 +102,13 @@ def main(args) -> int:
             return 3
     from tqdm.auto import tqdm
 
+    from .pipeline import devices
+
+    try:
+        device = devices.resolve(getattr(args, "device", "cpu"))
+    except devices.DeviceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     tests = load_tests(args.homework)
@@ -118,7 +125,7 @@ def main(args) -> int:
         meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs}, meta=meta,
+                     options={"jobs": args.jobs, "device": device}, meta=meta, limits=Limits(device=device),
                      feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))
