@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from autograder.pipeline import expect, mistakes, pictures, training, vae
+from autograder.pipeline import expect, mistakes, novelty, pictures, training, vae
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 
@@ -25,7 +25,7 @@ ACCURACY_PASS = 0.90      # classifier accuracy on CVAE samples for full credit 
 ACCURACY_ZERO = 0.10      # ... falling linearly to chance
 SAMPLES_PER_DIGIT = 100
 # Memorisation, calibrated with benchmarks/calibrate_hw4_novelty.py (distances are RMS pixel
-# distances to the nearest training image after a light blur of both, see measure.smooth). Unseen
+# distances to the nearest training image after a light blur of both, see novelty.smooth). Unseen
 # MNIST test digits: median 0.066, fewer than 1% below 0.01. The reference CVAE's samples: median
 # 0.056, samples of one digit 0.246 apart. Replayed training digits: 0 exact, median 0.019 with
 # pixel noise (sd 0.05), 0.027 blurred; a decoder that ignores z: spread 0.
@@ -311,9 +311,9 @@ def cvae_generation(ctx):
 def cvae_novelty(ctx):
     digits, images = _cvae_samples(ctx)
     train_images, _ = ctx.once("train-set", lambda: _mnist("train"))
-    nearest = measure.nearest_distances(images, train_images)
+    nearest = novelty.nearest_distances(images, train_images)
     copies = float((nearest < COPY_DISTANCE).float().mean())
-    spread = measure.within_group_spread(images, digits)
+    spread = novelty.within_group_spread(images, digits)
     flat = [d for d, value in enumerate(spread.tolist()) if value < SPREAD_MIN]
     flagged = (nearest < COPY_DISTANCE).nonzero().flatten()[:10]
     if len(flagged):
