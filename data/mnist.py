@@ -110,6 +110,18 @@ def load(split: str, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return _load_part(split, "images", keep), _load_part(split, "labels", keep)
 
 
+def tensors(split: str, limit: int | None = None):
+    """The first ``limit`` examples of ``split`` (all by default) as torch tensors, for a grader
+    that measures on real digits: images uint8 (N, 1, 28, 28), 0 = background; labels int64 (N,).
+    They are copies, and the decoded arrays are not kept for later calls in this process."""
+    import torch
+
+    images, labels = load(split, keep=False)
+    limit = len(labels) if limit is None else limit
+    return (torch.from_numpy(images[:limit].copy()).unsqueeze(1),
+            torch.from_numpy(labels[:limit].astype(np.int64)))
+
+
 class MNIST:
     """A map-style dataset over MNIST that keeps the images as uint8 and converts per batch.
 

@@ -249,8 +249,9 @@ def test_hw4_memorisation_picture_pairs_copied_samples_with_their_training_image
     import numpy as np
 
     from autograder.homeworks.hw4 import hidden
+    from data import mnist
 
-    train, _ = hidden._mnist_tensors("train", 1000)
+    train, _ = mnist.tensors("train", 1000)
     digits = torch.arange(10).repeat_interleave(hidden.SAMPLES_PER_DIGIT)
     ctx = Context(workdir=KIT_ROOT, agent="")
     ctx._cache["cvae-samples"] = ("value", (digits, train.float() / 255))

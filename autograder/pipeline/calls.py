@@ -8,6 +8,8 @@ float64 model gets float64 inputs), and answers come back detached, on the CPU.
 """
 from __future__ import annotations
 
+import time
+
 import torch
 
 
@@ -53,3 +55,35 @@ def fit(model, *tensors):
                            else item.dtype)
         out.append(item)
     return out[0] if len(out) == 1 else out
+
+
+def with_gradients(function, weights: torch.Tensor, *inputs: torch.Tensor):
+    """``function(*inputs)`` called on copies of ``inputs`` that require gradients, and the
+    gradients of ``sum(weights * output)`` with respect to each input, detached on the CPU.
+
+    A gradient is ``None`` where none reaches that input, and all are ``None`` when the output
+    is not a tensor with a gradient and as many elements as ``weights``. The output comes back as
+    the student's function returned it (pass it through :func:`answer`)."""
+    leaves = [item.clone().requires_grad_(True) for item in inputs]
+    out = function(*leaves)
+    grads = [None] * len(leaves)
+    if isinstance(out, torch.Tensor) and out.requires_grad and out.numel() == weights.numel():
+        grads = torch.autograd.grad((out * weights.to(out).reshape(out.shape)).sum(), leaves, allow_unused=True)
+    return out, [None if g is None else g.detach().cpu() for g in grads]
+
+
+def timed_epochs(epoch, count: int, reported=float) -> dict:
+    """Call ``epoch()`` (one epoch of the student's training function) ``count`` times. Returns
+    ``{"reported": ..., "seconds": ...}``, float64 tensors of shape (count,): what each call
+    reported, read by ``reported`` (NaN where it cannot be read as a number), and its wall seconds."""
+    values, seconds = [], []
+    for _ in range(count):
+        start = time.monotonic()
+        value = epoch()
+        seconds.append(time.monotonic() - start)
+        try:
+            values.append(float(reported(value)))
+        except (TypeError, ValueError, KeyError, IndexError):
+            values.append(float("nan"))
+    return {"reported": torch.tensor(values, dtype=torch.float64),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}
