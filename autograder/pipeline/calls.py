@@ -8,6 +8,8 @@ float64 model gets float64 inputs), and answers come back detached, on the CPU.
 """
 from __future__ import annotations
 
+import importlib
+
 import torch
 
 
@@ -53,3 +55,16 @@ def fit(model, *tensors):
                            else item.dtype)
         out.append(item)
     return out[0] if len(out) == 1 else out
+
+
+def student(module: str):
+    """The student's module ``module`` (``"assignment"``, ``"vae"``, ...), imported by the call that
+    first needs it, so that an error in the student's file fails that call with the student's lines."""
+    return importlib.import_module(module)
+
+
+def built(state: dict, key: str = "model"):
+    """``state[key]``, which an earlier call (``build``, say) made; a clear error when it failed."""
+    if key not in state:
+        raise RuntimeError(f"no {key} was built (building the {key} failed earlier)")
+    return state[key]
