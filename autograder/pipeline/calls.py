@@ -9,6 +9,7 @@ float64 model gets float64 inputs), and answers come back detached, on the CPU.
 from __future__ import annotations
 
 import importlib
+import time
 
 import torch
 
@@ -68,3 +69,20 @@ def built(state: dict, key: str = "model"):
     if key not in state:
         raise RuntimeError(f"no {key} was built (building the {key} failed earlier)")
     return state[key]
+
+
+def timed_epochs(step, epochs: int, loss=float) -> dict:
+    """Call ``step()`` (one epoch of the student's training) ``epochs`` times, timing each call.
+    Returns float64 tensors ``{"reported": loss(answer) of each epoch (NaN when that is not a
+    number), "seconds": each epoch's wall-clock time}``."""
+    reported, seconds = [], []
+    for _ in range(epochs):
+        start = time.monotonic()
+        answer = step()
+        seconds.append(time.monotonic() - start)
+        try:
+            reported.append(float(loss(answer)))
+        except (TypeError, ValueError, KeyError, IndexError):
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder.pipeline import expect, pictures, training
-from autograder.pipeline.vae import as_float
 from autograder.pipeline.score import Fail, Partial, graded
+from autograder.pipeline.vae import as_float
 
 from . import measure
 
@@ -100,7 +100,8 @@ def subset_and_labels(ctx):
 
 
 # --------------------------------------------------------------------------- split
-SPLIT_CASES = ((119, 3, (0.6, 0.2, 0.2)), (50, 11, (0.6, 0.2, 0.2)), (7, 1, (0.6, 0.2, 0.2)), (40, 5, (0.5, 0.25, 0.25)))
+SPLIT_CASES = ((119, 3, (0.6, 0.2, 0.2)), (50, 11, (0.6, 0.2, 0.2)), (7, 1, (0.6, 0.2, 0.2)),
+               (40, 5, (0.5, 0.25, 0.25)))   # (n, seed, fractions)
 
 
 @graded("split_indices: sizes of 60/20/20, disjoint, every index once", points=8)
@@ -110,7 +111,8 @@ def split_sizes(ctx):
         parts = _ask(ctx, "split", n, seed, fractions, what=call)
         tensors = [_long(p, f"split_indices({n}, ...)'s {name} indices")
                    for p, name in zip(parts, ("train", "validation", "test"))]
-        everything, got, sizes = torch.cat(tensors), tuple(t.numel() for t in tensors), measure.split_sizes(n, fractions)
+        everything, got = torch.cat(tensors), tuple(t.numel() for t in tensors)
+        sizes = measure.split_sizes(n, fractions)
         problems = (  # (is it wrong, the message): the first wrong one fails the test
             (got != sizes, f"{call} gave splits of sizes {got}; expected {sizes} (validation and test get "
                            f"round(n * fraction) each, train the rest)."),
@@ -388,7 +390,8 @@ def test_mse(ctx):
                                                   what="the reconstructions for the pictures")],
                                       ["test image", "reconstruction"]))
     ctx.picture("Training loss", lambda: pictures.Curves(
-        {"train_epoch reported (training MSE)": TRAININGS.record(ctx, "ae")["reported"].tolist()}, ylabel="MSE per pixel",
+        {"train_epoch reported (training MSE)": TRAININGS.record(ctx, "ae")["reported"].tolist()},
+        ylabel="MSE per pixel",
         points={"the grader's test MSE": (EPOCHS, error)}))
     if error <= MSE_PASS:
         return (f"The autoencoder's MSE per pixel on the grader's 200 test images is {error:.4f} (<= {MSE_PASS}); "
