@@ -190,7 +190,7 @@ def test_hw2_grading_draws_latent_arithmetic_from_the_sandbox_answer_not_from_st
 
     ctx = Context(workdir=folder, agent="", options={"seed": 0})
     toy = hidden._toy(ctx)
-    vector = torch.randn(6, generator=torch.Generator().manual_seed(hidden._seed(ctx, 151)))
+    vector = torch.randn(6, generator=ctx.generator(151))
     expected = hidden._decode(toy, hidden._encode(toy, toy["targets"]) + vector)
     redrawn = pictures.Rows([toy["targets"], expected, expected], ["image", "your compose", "expected"]).render()
     drawn = np.asarray(_image(pngs[0].read_bytes()), dtype=int)

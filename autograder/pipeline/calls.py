@@ -8,6 +8,7 @@ float64 model gets float64 inputs), and answers come back detached, on the CPU.
 """
 from __future__ import annotations
 
+import importlib
 import time
 
 import torch
@@ -72,18 +73,31 @@ def with_gradients(function, weights: torch.Tensor, *inputs: torch.Tensor):
     return out, [None if g is None else g.detach().cpu() for g in grads]
 
 
-def timed_epochs(epoch, count: int, reported=float) -> dict:
-    """Call ``epoch()`` (one epoch of the student's training function) ``count`` times. Returns
-    ``{"reported": ..., "seconds": ...}``, float64 tensors of shape (count,): what each call
-    reported, read by ``reported`` (NaN where it cannot be read as a number), and its wall seconds."""
-    values, seconds = [], []
-    for _ in range(count):
+def student(module: str):
+    """The student's module ``module`` (``"assignment"``, ``"vae"``, ...), imported by the call that
+    first needs it, so that an error in the student's file fails that call with the student's lines."""
+    return importlib.import_module(module)
+
+
+def built(state: dict, key: str = "model"):
+    """``state[key]``, which an earlier call (``build``, say) made; a clear error when it failed."""
+    if key not in state:
+        raise RuntimeError(f"no {key} was built (building the {key} failed earlier)")
+    return state[key]
+
+
+def timed_epochs(step, epochs: int, loss=float) -> dict:
+    """Call ``step()`` (one epoch of the student's training) ``epochs`` times, timing each call.
+    Returns float64 tensors ``{"reported": loss(answer) of each epoch (NaN when that is not a
+    number), "seconds": each epoch's wall-clock time}``."""
+    reported, seconds = [], []
+    for _ in range(epochs):
         start = time.monotonic()
-        value = epoch()
+        answer = step()
         seconds.append(time.monotonic() - start)
         try:
-            values.append(float(reported(value)))
+            reported.append(float(loss(answer)))
         except (TypeError, ValueError, KeyError, IndexError):
-            values.append(float("nan"))
-    return {"reported": torch.tensor(values, dtype=torch.float64),
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64),
             "seconds": torch.tensor(seconds, dtype=torch.float64)}
