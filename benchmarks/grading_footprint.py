@@ -1,7 +1,7 @@
 """Benchmark: grade each homework's reference and print what a grading box must have.
 
     python benchmarks/grading_footprint.py [hw1 hw2 ...] [--jobs 1 2] [--no-isolation] [--no-check]
-                                           [--json benchmarks/out/footprint.json]
+                                           [--json benchmarks/out/footprint.json] [--results DIR]
 
 For every homework (all five by default) and every ``--jobs`` value (1 and 2 by default) it grades
 ``solutions/hwN`` once and prints:
@@ -117,7 +117,7 @@ def check_seconds(homework: str, folder: Path) -> float:
     return time.monotonic() - start
 
 
-def measure(homework: str, jobs: int, isolate: bool) -> dict:
+def measure(homework: str, jobs: int, isolate: bool, results_dir: Path | None = None) -> dict:
     """Grade ``solutions/HOMEWORK`` once with ``jobs``; the figures of that grading."""
     from autograder.grade import grade
     from autograder.pipeline.isolate import Limits
@@ -127,7 +127,8 @@ def measure(homework: str, jobs: int, isolate: bool) -> dict:
     sampler = MemorySampler()
     sampler.start()
     start = time.monotonic()
-    results = grade(homework, KIT / "solutions" / homework, options={"jobs": jobs}, meta=meta,
+    out = results_dir / f"{homework}-jobs{jobs}.json" if results_dir else None
+    results = grade(homework, KIT / "solutions" / homework, out, options={"jobs": jobs}, meta=meta,
                     progress=lambda r: phases.append((r.name, r.seconds)), limits=Limits(isolate=isolate))
     wall = time.monotonic() - start
     sampler.stopped = True
@@ -153,6 +154,7 @@ def main(argv=None) -> int:
                         help="no own user, no network namespace (to measure what isolation costs)")
     parser.add_argument("--no-check", action="store_true", help="do not time the public checks")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--results", metavar="DIR", help="also keep each grading's results.json in DIR")
     args = parser.parse_args(argv)
 
     rows = []
@@ -160,7 +162,7 @@ def main(argv=None) -> int:
           f"{'without isolation' if args.no_isolation else 'isolated'}.")
     for homework in args.homeworks:
         for jobs in args.jobs:
-            row = measure(homework, jobs, not args.no_isolation)
+            row = measure(homework, jobs, not args.no_isolation, Path(args.results) if args.results else None)
             rows.append(row)
             ratio = row["ratio"]
             print(f"\n{homework} --jobs {jobs}: score {row['score']:g}")

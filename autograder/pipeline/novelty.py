@@ -23,7 +23,7 @@ def smooth(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def nearest_distances(images: torch.Tensor, reference: torch.Tensor, chunk: int = 5000) -> torch.Tensor:
+def nearest_distances(images: torch.Tensor, reference: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
     """For each of ``images`` (N, C, H, W) in [0, 1], the root-mean-square pixel distance to its
     nearest neighbour among ``reference`` (M, C, H, W), both smoothed (see :func:`smooth`);
     shape (N,). ``reference`` may be uint8 (0-255) and is converted a chunk at a time, so a whole

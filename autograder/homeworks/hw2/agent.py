@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline.calls import answer, answers, built, evaluating, fit, student, timed_epochs
+from autograder.pipeline.calls import answer, answers, device, built, evaluating, fit, student, timed_epochs
 
 EXPORTS = ("select_subset", "class_labels", "split", "augment", "make_splits", "build", "forward", "encode",
            "decode", "recon_loss", "aux_loss", "attribute", "compose", "train", "reconstruct", "logits",
@@ -56,7 +56,7 @@ def build(kind: str, num_classes: int = 3):
         model = models.AuxAutoencoder(args.latent_size, num_classes, args.width)
     else:
         model = models.ConvAutoencoder(args.latent_size, args.width)
-    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    STATE["model"], STATE["args"], STATE["kind"] = model.to(device()), args, kind
     # The grader calls forward, encode and decode; it reads no attribute of the model.
     return {"latent_size": int(args.latent_size), "width": int(args.width),
             "lam": float(args.lam), "batch_size": int(args.batch_size),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from autograder.pipeline.calls import answer, answers, evaluating, fit, timed_epochs, with_gradients
+from autograder.pipeline.calls import answer, answers, device, evaluating, fit, timed_epochs, with_gradients
 
 EXPORTS = ("reparametrize", "loss", "one_hot", "build", "forward", "encode", "decode", "train",
            "train_short", "trained_samples")
@@ -53,7 +53,7 @@ def build(kind: str):
         model = vae.CVAE(args.input_size, num_classes=NUM_CLASSES, latent_size=args.latent_size)
     else:
         model = vae.VAE(args.input_size, latent_size=args.latent_size)
-    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    STATE["model"], STATE["args"], STATE["kind"] = model.to(device()), args, kind
     return {"latent_size": int(args.latent_size), "input_size": int(args.input_size),
             "parameters": int(sum(p.numel() for p in model.parameters()))}
 

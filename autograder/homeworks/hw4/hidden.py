@@ -37,7 +37,17 @@ TRAININGS = training.Trainings(
     ("vae", "cvae"),
     lambda ctx, kind: training.Job(("train", kind, EPOCHS, ctx.seed(40)), seed=ctx.seed(41),
                                    what=f"train_vae ({EPOCHS} epochs of the {kind.upper()} on the MNIST training set)"),
-    epochs=EPOCHS, requires=("reported", "seconds"))
+    epochs=EPOCHS, requires=("reported", "seconds"), harvest=lambda ctx, kind: _harvest(ctx, kind))
+
+
+def _harvest(ctx, kind: str) -> None:
+    """Everything the tests ask of a trained model, in the tests' order; then its process ends, so
+    the classifier and the training-set search run with no student process alive (peak memory)."""
+    for gather in (_test_nelbo, _honesty_nelbo, _bottleneck_images) + ((_cvae_samples,) if kind == "cvae" else ()):
+        try:
+            gather(ctx, kind)
+        except (Fail, StudentFailure):
+            pass   # remembered by ctx.once, reported by the test that needs it
 
 
 def _mnist(split: str, count: int | None = None):
@@ -211,8 +221,18 @@ def _nelbo(ctx, kind: str, images, labels, seed: int) -> float:
                               conditions=_conditions(kind, labels))
 
 
+def _test_nelbo(ctx, kind: str) -> float:
+    return ctx.once(f"test-nelbo-{kind}", lambda: _nelbo(ctx, kind, *_test_set(ctx), ctx.seed(50)))
+
+
+def _honesty_nelbo(ctx, kind: str) -> float:
+    """The grader's negative ELBO of the trained model on HONESTY_IMAGES training images."""
+    images, labels = ctx.once("train-subset", lambda: _mnist("train", HONESTY_IMAGES))
+    return ctx.once(f"honesty-nelbo-{kind}", lambda: _nelbo(ctx, kind, images, labels, ctx.seed(60)))
+
+
 def _nelbo_test(ctx, kind: str):
-    nelbo = ctx.once(f"test-nelbo-{kind}", lambda: _nelbo(ctx, kind, *_test_set(ctx), ctx.seed(50)))
+    nelbo = _test_nelbo(ctx, kind)
     label = kind.upper()
     if nelbo < NELBO_PASS:
         return f"The {label}'s test-set negative ELBO, computed by the grader, is {nelbo:.1f} (< {NELBO_PASS:g})."
@@ -241,8 +261,7 @@ def _honesty(ctx, kind: str):
         raise Fail(f"train_vae should return a finite number every epoch; the {label} returned "
                    f"{[round(v, 2) for v in reported.tolist()]}.")
     per_image = float(reported[-1]) / max(int(record["batches"]), 1)
-    images, labels = ctx.once("train-subset", lambda: _mnist("train", HONESTY_IMAGES))
-    recomputed = _nelbo(ctx, kind, images, labels, ctx.seed(60))
+    recomputed = _honesty_nelbo(ctx, kind)
     ctx.picture(f"The {label}'s training loss", pictures.Curves(
         {"train_vae reported (per image)": (reported / max(int(record["batches"]), 1)).tolist()},
         points={"the grader's recomputation, last epoch": (EPOCHS, recomputed)}))
@@ -254,7 +273,7 @@ def _honesty(ctx, kind: str):
         elif math.isclose(per_image / 128, recomputed, rel_tol=HONESTY_TOLERANCE):
             hint = " It looks summed over images: loss_function should average over the batch."
         raise Fail(f"In its last epoch your train_vae reported {per_image:.1f} per image for the {label}, but the "
-                   f"grader recomputes {recomputed:.1f} from your model on {images.shape[0]:,} training images "
+                   f"grader recomputes {recomputed:.1f} from your model on {HONESTY_IMAGES:,} training images "
                    f"(allowed gap {HONESTY_TOLERANCE:.0%}).{hint}")
     return f"The {label}'s reported loss {per_image:.1f} agrees with the grader's {recomputed:.1f}."
 
@@ -269,7 +288,7 @@ def cvae_honesty(ctx):
     return _honesty(ctx, "cvae")
 
 
-def _cvae_samples(ctx):
+def _cvae_samples(ctx, kind: str = "cvae"):
     """The trained CVAE's decodes of the grader's random codes, SAMPLES_PER_DIGIT per digit."""
     def compute():
         TRAININGS.record(ctx, "cvae")
@@ -291,6 +310,7 @@ def cvae_generation(ctx):
     digits, images = _cvae_samples(ctx)
     classifier = ctx.once("classifier", mnist_classifier.load)
     predicted = mnist_classifier.predict(classifier, images)
+    ctx.drop("classifier")   # no other test needs it: its memory goes to the training-set search
     correct = (predicted == digits).float()
     accuracy = float(correct.mean())
     per_digit = correct.view(measure.NUM_CLASSES, SAMPLES_PER_DIGIT).mean(dim=1)
@@ -340,15 +360,23 @@ def cvae_novelty(ctx):
     return f"Your CVAE's samples are new images that vary with z ({summary})."
 
 
+def _bottleneck_images(ctx, kind: str):
+    """Test batches A and B, and A's mean codes decoded before and after the encoder saw B."""
+    def compute():
+        TRAININGS.record(ctx, kind)
+        images, labels = _test_set(ctx)
+        a, b = vae.as_float(images[:64]), vae.as_float(images[64:128])
+        first, second = vae.decode_after_another_batch(
+            TRAININGS.box(ctx, kind), a, b, label=kind.upper(), image_shape=measure.IMAGE, timeout=ctx.call_timeout,
+            conditions=(_conditions(kind, labels[:64]), _conditions(kind, labels[64:128])))
+        return a, b, first, second
+    return ctx.once(f"bottleneck-{kind}", compute)
+
+
 def _bottleneck(ctx, kind: str) -> str:
     """Decoding must depend on z alone: encode batch A, then batch B, then decode A's means."""
-    TRAININGS.record(ctx, kind)
-    images, labels = _test_set(ctx)
-    a, b = vae.as_float(images[:64]), vae.as_float(images[64:128])
+    a, b, first, second = _bottleneck_images(ctx, kind)
     label = kind.upper()
-    first, second = vae.decode_after_another_batch(
-        TRAININGS.box(ctx, kind), a, b, label=label, image_shape=measure.IMAGE, timeout=ctx.call_timeout,
-        conditions=(_conditions(kind, labels[:64]), _conditions(kind, labels[64:128])))
     ctx.picture(f"The {label}'s reconstructions of test images (decoded from the mean code)",
                 pictures.Rows([a[:12], first[:12]], ["test image", "reconstruction"]))
     closer = vae.judge_bottleneck(a, b, first, second, label=label, conditional=kind == "cvae")
