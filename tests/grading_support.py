@@ -116,14 +116,17 @@ def assert_one_bug_costs_only(results: dict, hidden, lost, below: float | None =
             assert score == full(hidden, name), (bug, name, json.dumps(results, indent=1)[:3000])
 
 
-def assert_public_checks(homework: str, reference: Path, stencil: Path | None = None, untrained=()) -> None:
-    """The public checks pass on the reference and fail on the stencil with NotImplementedError;
-    checks named in ``untrained`` need a trained model, which neither folder has, and are skipped."""
+def assert_public_checks(homework: str, reference: Path, stencil: Path | None = None, untrained=()):
+    """The public checks pass on the reference and fail on the stencil (default: the homework's own)
+    with NotImplementedError; checks named in ``untrained`` need a trained model, which neither
+    folder has, and are left to the caller. Returns both lists of check results."""
     from autograder.check import check
 
     skipped = names(*untrained)
-    passed = [r for r in check(homework, reference) if r.name not in skipped]
+    on_reference, on_stencil = check(homework, reference), check(homework, stencil) if stencil else check(homework)
+    passed = [r for r in on_reference if r.name not in skipped]
     assert passed and all(r.status == "passed" for r in passed), [(r.name, r.output) for r in passed]
-    failed = [r for r in (check(homework, stencil) if stencil else check(homework)) if r.name not in skipped]
+    failed = [r for r in on_stencil if r.name not in skipped]
     assert failed and all(r.status == "failed" and "NotImplementedError" in r.output for r in failed), \
         [(r.name, r.output) for r in failed]
+    return on_reference, on_stencil
