@@ -19,6 +19,9 @@ import pytest
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw4"
 STENCIL = KIT / "stencil" / "hw4"
+# The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
+# kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("processes")
 
 
 def _copy(source: Path, target: Path, prelude: str = "") -> None:

@@ -26,6 +26,9 @@ from cluster_support import KIT, LocalDask, graders
 from test_batch import REFERENCE, STENCIL, _copy, _rows
 
 pytest.importorskip("distributed")
+# The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
+# kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("processes")
 
 FAST = ["--only", "reparametrize", "--timeout", "30", "--limit", "60", "--quiet"]
 

@@ -2,7 +2,6 @@
 public checks, and packaging with zipsrc.py / zipout.py. Tests marked ``slow`` train for real
 (the reference grading takes one to one and a half minutes on two cores); CI runs them."""
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -14,54 +13,19 @@ import pytest
 from autograder.grade import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw1 import hidden
-from grading_support import feedback_text
+from grading_support import (assert_failed_tests_say, assert_graded_stencil, assert_one_bug_costs_only, build,
+                             feedback_of)
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw1"
 STENCIL = KIT / "stencil" / "hw1"
 SPEC = load_spec("hw1")
-ALL_NAMES = [t.name for t in hidden.TESTS]
-
-
-def submission(tmp_path: Path, name: str, patches=()) -> Path:
-    """A copy of the reference with ``(file, old, new)`` text replacements (each must apply once)."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for source in REFERENCE.glob("*.py"):
-        shutil.copy(source, folder / source.name)
-    for file, old, new in patches:
-        text = (folder / file).read_text()
-        assert text.count(old) == 1, f"patch no longer applies to {file}: {old!r}"
-        (folder / file).write_text(text.replace(old, new))
-    return folder
-
-
-def scores(results: dict) -> dict:
-    return {t["name"]: t["score"] for t in results["tests"]}
-
-
-def feedback(results: dict, test) -> str:
-    return next(feedback_text(t) for t in results["tests"] if t["name"] == test.name)
-
-
-def full(name: str) -> float:
-    return next(t.points for t in hidden.TESTS if t.name == name)
-
-
-def test_points_add_up_to_100():
-    assert sum(t.points for t in hidden.TESTS) == 100
-    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
 
 
 def test_untouched_stencil_scores_at_most_5_percent_with_feedback_on_every_test(tmp_path):
     results = grade("hw1", STENCIL, tmp_path / "results.json", timeout=120)
-    assert results["score"] <= 5
-    assert [t["name"] for t in results["tests"]] == ALL_NAMES
-    for item in results["tests"]:
-        assert item["status"] == "failed", item
-        assert "NotImplementedError" in item["output"] and "TODO: fill in" in item["output"], item
-    on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["tests"] == results["tests"]
+    assert_graded_stencil(results, hidden, tmp_path / "results.json", most=5)
+    assert_failed_tests_say(results, "NotImplementedError", "TODO: fill in")
 
 
 # One bug each, graded on the unit tests only (the bug cannot reach training): each loses the points
@@ -93,11 +57,9 @@ ONE_BUG = {
 @pytest.mark.parametrize("bug", sorted(ONE_BUG))
 def test_one_bug_loses_only_its_points(tmp_path, bug):
     patches, test, words = ONE_BUG[bug]
-    results = grade("hw1", submission(tmp_path, bug, patches), tests=hidden.UNIT_TESTS)
-    for name, score in scores(results).items():
-        expected = 0 if name == test.name else full(name)
-        assert score == expected, (bug, name, json.dumps(results, indent=1)[:3000])
-    assert words in feedback(results, test), feedback(results, test)
+    results = grade("hw1", build("hw1", tmp_path / bug, patches, times=1), tests=hidden.UNIT_TESTS)
+    assert_one_bug_costs_only(results, hidden, [test], bug=bug)
+    assert words in feedback_of(results, test), feedback_of(results, test)
 
 
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
@@ -112,13 +74,6 @@ def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
     for result in stencil:
         assert result.status == "failed" and "NotImplementedError" in result.output, (result.name, result.output)
         assert "TODO: fill in" in result.output
-
-
-def test_public_checks_share_no_test_with_the_hidden_ones():
-    from autograder.homeworks.hw1 import public
-
-    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
-    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
 
 
 # ----------------------------------------------------------------------------- packaging
@@ -142,8 +97,7 @@ def run(command, cwd, timeout=300):
 
 
 def test_zipsrc_and_zipout_package_the_reference(tmp_path):
-    folder = tmp_path / "hw1"
-    shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("outputs", "checkpoints", "__pycache__"))
+    folder = build("hw1", tmp_path / "hw1")
     made = subprocess.run([sys.executable, "-c", DRIVER], cwd=folder, capture_output=True, text=True, timeout=300,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{folder}:{KIT}", "MPLBACKEND": "Agg",
                                "HOME": str(tmp_path), "OMP_NUM_THREADS": "1"})
@@ -188,7 +142,7 @@ def reference_results(tmp_path_factory):
 def test_reference_gets_full_marks(reference_results):
     assert reference_results["score"] == 100, json.dumps(reference_results, indent=1)[:3000]
     for test in hidden.TRAINING_TESTS:
-        text = feedback(reference_results, test)
+        text = feedback_of(reference_results, test)
         assert "squared error of" in text
         print(text)
 
@@ -198,12 +152,7 @@ def test_training_bug_loses_only_the_training_points(tmp_path):
     # `return` indented into the loop: every epoch stops after one batch, so the models barely learn.
     patches = [("assignment.py", "        total_loss += loss.item()\n",
                 "        total_loss += loss.item()\n        return total_loss\n")]
-    results = grade("hw1", submission(tmp_path, "return_in_loop", patches))
-    lost = {t.name for t in hidden.TRAINING_TESTS}
-    for name, score in scores(results).items():
-        if name in lost:
-            assert score < full(name) * 0.5, (name, results)
-        else:
-            assert score == full(name), (name, results)
+    results = grade("hw1", build("hw1", tmp_path / "return_in_loop", patches, times=1))
+    assert_one_bug_costs_only(results, hidden, hidden.TRAINING_TESTS, below=0.5)
     for test in hidden.TRAINING_TESTS:
-        assert "full marks need < 15" in feedback(results, test)
+        assert "full marks need < 15" in feedback_of(results, test)

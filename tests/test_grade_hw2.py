@@ -2,19 +2,18 @@
 must lose exactly their own test's points. Tests marked ``slow`` train for real (the two trainings
 side by side, about a minute on two idle cores); CI runs them."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from autograder.grade import grade
 from autograder.homeworks.hw2 import hidden
-from grading_support import feedback_text
+from grading_support import (assert_failed_tests_say, assert_graded_stencil, assert_one_bug_costs_only,
+                             assert_public_checks, build, feedback_of, feedback_text, names, texts)
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw2"
 STENCIL = KIT / "stencil" / "hw2"
-ALL_NAMES = [t.name for t in hidden.TESTS]
 
 
 def _emoji_available() -> bool:
@@ -31,60 +30,14 @@ pytestmark = pytest.mark.skipif(not _emoji_available(),
                                 reason="the Noto Color Emoji font is not installed (apt-get install fonts-noto-color-emoji)")
 
 
-def submission(tmp_path: Path, name: str, patches=()) -> Path:
-    """A copy of the reference with ``(file, old, new)`` text replacements (each must apply once)."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for source in REFERENCE.glob("*.py"):
-        shutil.copy(source, folder / source.name)
-    for file, old, new in patches:
-        text = (folder / file).read_text()
-        assert text.count(old) == 1, f"patch no longer applies to {file}: {old!r}"
-        (folder / file).write_text(text.replace(old, new))
-    return folder
-
-
-def scores(results: dict) -> dict:
-    return {t["name"]: t["score"] for t in results["tests"]}
-
-
-def full(name: str) -> float:
-    return next(t.points for t in hidden.TESTS if t.name == name)
-
-
-def names(*tests) -> set:
-    return {t.name for t in tests}
-
-
-def test_points_add_up_to_100():
-    assert sum(t.points for t in hidden.TESTS) == 100
-    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
-
-
 def test_untouched_stencil_scores_at_most_5_percent_with_feedback(tmp_path):
     results = grade("hw2", STENCIL, tmp_path / "results.json", timeout=120)
-    assert results["score"] <= 5
-    assert [t["name"] for t in results["tests"]] == ALL_NAMES
-    for item in results["tests"]:
-        assert item["status"] == "failed", item
-        assert "NotImplementedError" in item["output"] or "did not complete" in item["output"], item
-    on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["tests"] == results["tests"]
+    assert_graded_stencil(results, hidden, tmp_path / "results.json", most=5)
+    assert_failed_tests_say(results, "NotImplementedError", "did not complete", any_word=True)
 
 
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
-    from autograder.check import check
-
-    assert all(r.status == "passed" for r in check("hw2", REFERENCE))
-    stencil = check("hw2", STENCIL)
-    assert all(r.status == "failed" and "NotImplementedError" in r.output for r in stencil)
-
-
-def test_public_checks_share_no_test_with_the_hidden_ones():
-    from autograder.homeworks.hw2 import public
-
-    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
-    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
+    assert_public_checks("hw2", REFERENCE, STENCIL)
 
 
 # One bug each; only the unit tests are graded (seconds), and only the named test may lose points.
@@ -123,12 +76,8 @@ UNIT_BUGS = {
 @pytest.mark.parametrize("bug", sorted(UNIT_BUGS))
 def test_one_unit_bug_loses_only_its_points(tmp_path, bug):
     patches, lost = UNIT_BUGS[bug]
-    results = grade("hw2", submission(tmp_path, bug, patches), tests=hidden.UNIT_TESTS)
-    for name, score in scores(results).items():
-        if name in lost:
-            assert score == 0, (bug, name, results)
-        else:
-            assert score == full(name), (bug, name, json.dumps(results, indent=1)[:3000])
+    results = grade("hw2", build("hw2", tmp_path / bug, patches, times=1), tests=hidden.UNIT_TESTS)
+    assert_one_bug_costs_only(results, hidden, lost, bug=bug)
     feedback = next(feedback_text(t) for t in results["tests"] if t["name"] in lost)
     assert "expected" in feedback or "should" in feedback or "grader" in feedback, feedback
     assert "your code raised" not in feedback, feedback  # caught by the checks of the test, not a crash
@@ -155,13 +104,8 @@ def test_classifier_that_ignores_the_code_loses_only_the_accuracy_points(tmp_pat
     patches = [("autoencoder.py", "        x_hat, logits = self.decode(z), self.classifier(z)\n",
                 "        x_hat, logits = self.decode(z), self.classifier(torch.zeros_like(z))\n")]
     tests = [hidden.test_mse, hidden.aux_accuracy, hidden.training_time]
-    results = grade("hw2", submission(tmp_path, "classifier_ignores_code", patches), tests=tests)
-    got = scores(results)
-    assert got[hidden.aux_accuracy.name] < full(hidden.aux_accuracy.name) * 0.25, results
-    assert got[hidden.test_mse.name] == full(hidden.test_mse.name)
-    assert got[hidden.training_time.name] == full(hidden.training_time.name)
+    results = grade("hw2", build("hw2", tmp_path / "classifier_ignores_code", patches, times=1), tests=tests)
+    assert_one_bug_costs_only(results, hidden, [hidden.aux_accuracy], below=0.25)
     # The feedback text (a test with pictures also carries them in its HTML output).
-    reference = {t["name"]: t["extra_data"]["text"] for t in reference_results["tests"]}
-    mine = {t["name"]: t["extra_data"]["text"] for t in results["tests"]}
-    assert mine[hidden.test_mse.name] == reference[hidden.test_mse.name]
-    assert "chance" in mine[hidden.aux_accuracy.name]
+    assert texts(results)[hidden.test_mse.name] == texts(reference_results)[hidden.test_mse.name]
+    assert "chance" in feedback_of(results, hidden.aux_accuracy)

@@ -16,52 +16,21 @@ import pytest
 from autograder.grade import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw3 import hidden
-from grading_support import feedback_text
+import grading_support
+from grading_support import (assert_failed_tests_say, assert_graded_stencil, assert_one_bug_costs_only,
+                             assert_public_checks, build, feedback_of, feedback_text, names, scores)
 
 KIT = Path(__file__).resolve().parents[1]
 REFERENCE = KIT / "solutions" / "hw3"
 STENCIL = KIT / "stencil" / "hw3"
 SPEC = load_spec("hw3")
-ALL_NAMES = [t.name for t in hidden.TESTS]
 WITHOUT_TRAINING = [t for t in hidden.TESTS if t not in hidden.TRAINING_TESTS]
-
-
-def submission(tmp_path: Path, name: str, patches=()) -> Path:
-    """A copy of the reference with ``(file, old, new, count)`` text replacements (each must apply
-    exactly ``count`` times)."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for source in REFERENCE.glob("*.py"):
-        shutil.copy(source, folder / source.name)
-    for file, old, new, count in patches:
-        text = (folder / file).read_text()
-        assert text.count(old) == count, f"patch no longer applies to {file}: {old!r}"
-        (folder / file).write_text(text.replace(old, new))
-    return folder
-
-
-def scores(results: dict) -> dict:
-    return {t["name"]: t["score"] for t in results["tests"]}
-
-
-def full(name: str) -> float:
-    return next(t.points for t in hidden.TESTS if t.name == name)
-
-
-def test_points_add_up_to_100():
-    assert sum(t.points for t in hidden.TESTS) == 100
-    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
 
 
 def test_untouched_stencil_scores_at_most_5_percent_with_feedback_on_every_test(tmp_path):
     results = grade("hw3", STENCIL, tmp_path / "results.json", timeout=120)
-    assert results["score"] <= 5
-    assert [t["name"] for t in results["tests"]] == ALL_NAMES
-    for item in results["tests"]:
-        if item["score"] < item["max_score"]:
-            assert "NotImplementedError" in item["output"] and "TODO: fill in" in item["output"], item
-    on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["tests"] == results["tests"]
+    assert_graded_stencil(results, hidden, tmp_path / "results.json", most=5)
+    assert_failed_tests_say(results, "NotImplementedError", "TODO: fill in", only_lost=True)
 
 
 ONE_BUG = {
@@ -86,41 +55,25 @@ ONE_BUG = {
 @pytest.mark.parametrize("bug", sorted(ONE_BUG))
 def test_one_bug_loses_only_its_points(tmp_path, bug):
     patches, lost = ONE_BUG[bug]
-    results = grade("hw3", submission(tmp_path, bug, patches), tests=WITHOUT_TRAINING)
-    got = scores(results)
-    assert set(got) == {t.name for t in WITHOUT_TRAINING}
-    for name, score in got.items():
-        if name in lost:
-            assert score == 0, (bug, name, results)
-            feedback = next(feedback_text(t) for t in results["tests"] if t["name"] == name)
-            assert len(feedback) > 80, feedback
-        else:
-            assert score == full(name), (bug, name, json.dumps(results, indent=1)[:3000])
+    results = grade("hw3", build("hw3", tmp_path / bug, patches), tests=WITHOUT_TRAINING)
+    assert set(scores(results)) == names(*WITHOUT_TRAINING)
+    assert_one_bug_costs_only(results, hidden, lost, bug=bug)
+    for name in lost:
+        assert len(feedback_of(results, name)) > 80, feedback_of(results, name)
     expected_hint = {"samples_not_means": "the codes were sampled", "weights_k_over_9": "k/9",
                      "decoded_endpoints": "reconstructions", "pairs_from_training_set": "training set"}[bug]
     assert expected_hint in " ".join(feedback_text(t) for t in results["tests"] if t["name"] in lost)
 
 
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
-    from autograder.check import check
-
-    assert all(r.status == "passed" for r in check("hw3", REFERENCE))
-    stencil = check("hw3", STENCIL)
-    assert all(r.status == "failed" and "NotImplementedError" in r.output for r in stencil)
-
-
-def test_public_checks_share_no_test_with_the_hidden_ones():
-    from autograder.homeworks.hw3 import public
-
-    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
-    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
+    assert_public_checks("hw3", REFERENCE, STENCIL)
 
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(tmp_path):
     results = grade("hw3", REFERENCE, tmp_path / "results.json")
     assert results["score"] == 100, json.dumps(results, indent=1)[:3000]
-    training = next(feedback_text(t) for t in results["tests"] if t["name"] == hidden.training.name)
+    training = feedback_of(results, hidden.training)
     nelbo = float(re.search(r"is (\d+\.\d)", training).group(1))
     assert 90 < nelbo < hidden.NELBO_PASS, training
 
@@ -155,15 +108,11 @@ def write_outputs(folder: Path, skip=()):
     import numpy as np
     from matplotlib.image import imsave
 
-    for name in SPEC.output_files:
-        if name in skip:
-            continue
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if name.endswith(".json"):
-            path.write_text(json.dumps({"model": "vae", "per_image_loss": [165.2, 121.8], "test_loss": 118.0}))
-        else:
-            imsave(path, np.random.default_rng(len(name)).random((60, 54)), cmap="gray")
+    def figure(path):
+        imsave(path, np.random.default_rng(len(path.name)).random((60, 54)), cmap="gray")
+
+    grading_support.write_outputs(SPEC, folder, {"model": "vae", "per_image_loss": [165.2, 121.8], "test_loss": 118.0},
+                                  figure, skip)
 
 
 @pytest.fixture

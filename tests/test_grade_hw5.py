@@ -22,15 +22,14 @@ import pytest
 import zipout
 import zipsrc
 from autograder.grade import grade
-from autograder.homeworks.hw5 import hidden, hooks, public, scoring
+from autograder.homeworks.hw5 import hidden, hooks, scoring
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs
-from grading_support import feedback_text
+from grading_support import assert_failed_tests_say, assert_graded_stencil, assert_public_checks, feedback_of, full, scores
 
 KIT = Path(__file__).resolve().parents[1]
 SOLUTION = KIT / "solutions" / "hw5"
 STENCIL = KIT / "stencil" / "hw5"
-ALL_NAMES = [t.name for t in hidden.TESTS]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -73,18 +72,6 @@ def upload(answer: Path, codes: Path) -> Path:
     return folder
 
 
-def scores(results: dict) -> dict:
-    return {t["name"]: t["score"] for t in results["tests"]}
-
-
-def output(results: dict, test) -> str:
-    return next(feedback_text(t) for t in results["tests"] if t["name"] == test.name)
-
-
-def full(test) -> float:
-    return float(test.points)
-
-
 def random_codes(dim: int = 8, seed: int = 0):
     rng = np.random.default_rng(seed)
     sizes = signs.sizes()
@@ -92,13 +79,6 @@ def random_codes(dim: int = 8, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- fast
-def test_points_add_up_to_100_and_public_checks_are_separate():
-    assert sum(t.points for t in hidden.TESTS) == 100
-    assert len(set(ALL_NAMES)) == len(ALL_NAMES)
-    assert not {c.name for c in public.CHECKS} & set(ALL_NAMES)
-    assert not {c.func.__code__ for c in public.CHECKS} & {t.func.__code__ for t in hidden.TESTS}
-
-
 def test_random_codes_score_about_zero_and_separated_codes_score_high():
     gold = signs.labels("dev")
     noise = [scoring.score(np.random.default_rng(seed).normal(size=(gold.size, 16)), gold).value for seed in range(3)]
@@ -166,18 +146,12 @@ def test_untouched_stencil_scores_zero_with_feedback_on_every_test(tmp_path):
         for name in ("source.zip", "output.zip"):
             zf.write(folder / name, f"my upload/{name}")
     results = grade("hw5", outer, tmp_path / "results.json", timeout=120)
-    assert results["score"] == 0
-    assert [t["name"] for t in results["tests"]] == ALL_NAMES
-    for item in results["tests"]:
-        assert item["score"] == 0 and item["status"] == "failed"
-        assert "NotImplementedError" in item["output"] and "TODO: fill in" in item["output"], item
+    assert_graded_stencil(results, hidden, tmp_path / "results.json")
+    assert_failed_tests_say(results, "NotImplementedError", "TODO: fill in")
 
 
 def test_public_checks_pass_on_the_reference_and_fail_on_the_stencil():
-    from autograder.check import check
-
-    assert all(r.status == "passed" for r in check("hw5", SOLUTION / "answer"))
-    assert all(r.status == "failed" and "NotImplementedError" in r.output for r in check("hw5"))
+    assert_public_checks("hw5", SOLUTION / "answer")
 
 
 # ----------------------------------------------------------------------------- the given default
@@ -199,9 +173,9 @@ def default_results(default_upload):
 def test_default_runs_end_to_end_and_earns_a_d(default_results):
     got = scores(default_results)
     for test in (hidden.reparametrize, hidden.kld, hidden.vae_loss, hidden.codes, hidden.honesty):
-        assert got[test.name] == full(test), output(default_results, test)
+        assert got[test.name] == full(hidden, test), feedback_of(default_results, test)
     assert not any("architecture" in name for name in got), "the architecture is the student's choice"
-    text = output(default_results, hidden.clustering)
+    text = feedback_of(default_results, hidden.clustering)
     print("default:", text.splitlines()[0])
     assert "Row reached: D (55 marks)" in text and "Next row: C- (60 marks) needs dev >= 10 and test >= 12" in text
     assert got[hidden.clustering.name] == pytest.approx(0.55 * hidden.MARKS_POINTS)
@@ -222,7 +196,7 @@ def test_codes_that_are_not_low_dimensional_posterior_means_earn_nothing(tmp_pat
     results = grade("hw5", folder, tests=hidden.TRAINING_TESTS, timeout=300)
     for item in results["tests"]:
         assert item["score"] == 0, item
-    assert words in output(results, hidden.codes) and words in output(results, hidden.clustering)
+    assert words in feedback_of(results, hidden.codes) and words in feedback_of(results, hidden.clustering)
 
 
 @pytest.mark.slow
@@ -243,13 +217,13 @@ def test_uploaded_codes_that_disagree_with_the_code_are_flagged(tmp_path, defaul
     folder = upload(answer, write_codes(tmp_path / borrowed / "codes", dev, test))
     results = grade("hw5", folder, tests=hidden.TRAINING_TESTS, timeout=300)
     got = scores(results)
-    feedback = output(results, hidden.honesty)
+    feedback = feedback_of(results, hidden.honesty)
     assert got[hidden.honesty.name] == 0
     assert "FLAGGED" in feedback and "a ta will look" in feedback.lower()
     assert ("dimensions" if borrowed == "other_model" else "difference") in feedback
     # The marks come from the grader's retraining only: identical to the honest default's.
-    assert output(results, hidden.clustering) == output(default_results, hidden.clustering)
-    assert got[hidden.codes.name] == full(hidden.codes)
+    assert feedback_of(results, hidden.clustering) == feedback_of(default_results, hidden.clustering)
+    assert got[hidden.codes.name] == full(hidden, hidden.codes)
 
 
 # ----------------------------------------------------------------------------- slow: the reference
@@ -262,10 +236,10 @@ def test_reference_reaches_b_or_better_and_its_upload_agrees(tmp_path):
     results = grade("hw5", upload(answer, codes), tmp_path / "results.json", timeout=600)
     got = scores(results)
     for test in hidden.UNIT_TESTS + [hidden.codes, hidden.honesty]:
-        assert got[test.name] == full(test), output(results, test)
-    text = output(results, hidden.clustering)
+        assert got[test.name] == full(hidden, test), feedback_of(results, test)
+    text = feedback_of(results, hidden.clustering)
     print("reference:", text.splitlines()[0], "|", text.splitlines()[1])
-    print("honesty:", output(results, hidden.honesty))
+    print("honesty:", feedback_of(results, hidden.honesty))
     assert got[hidden.clustering.name] >= 0.80 * hidden.MARKS_POINTS, text
 
 

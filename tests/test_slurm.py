@@ -14,6 +14,9 @@ from cluster_support import KIT
 from test_batch import REFERENCE, STENCIL, _copy, _rows
 
 SCRIPT = KIT / ".ci" / "slurm-up.sh"
+# The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
+# kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("processes")
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@ marks on every unit test except the one whose name states the convention they br
 mistakes lose their own tests with feedback that names them (see tests/variation_support.py)."""
 from __future__ import annotations
 
-import pytest
-
-from autograder.grade import grade
 from autograder.homeworks.hw1 import hidden
 
-from variation_support import build, check, check_mistake
+from variation_support import variation_tests
 
 AE, L = "autoencoder.py", "likelihoods.py"
 UNFLATTEN = (AE, "            nn.Unflatten(1, _image_shape(D)),\n", "")
@@ -63,17 +60,5 @@ WRONG = {
 }
 
 
-def _grade(tmp_path, name, edits):
-    return grade("hw1", build("hw1", tmp_path / name, edits), tests=hidden.UNIT_TESTS, options={"call_timeout": 60})
-
-
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_correct_variation_loses_only_the_convention_it_breaks(tmp_path, name):
-    edits, lost = CORRECT[name]
-    check(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost)
-
-
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_common_mistake_loses_its_tests_with_a_hint(tmp_path, name):
-    edits, lost, hints = WRONG[name]
-    check_mistake(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost, hints)
+test_correct_variation_loses_only_the_convention_it_breaks, test_common_mistake_loses_its_tests_with_a_hint = \
+    variation_tests("hw1", CORRECT, WRONG, hidden.UNIT_TESTS)

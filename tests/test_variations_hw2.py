@@ -3,12 +3,9 @@ marks on every unit test except the one whose name states the convention they br
 mistakes lose their own tests with feedback that names them (see tests/variation_support.py)."""
 from __future__ import annotations
 
-import pytest
-
-from autograder.grade import grade
 from autograder.homeworks.hw2 import hidden
 
-from variation_support import build, check, check_mistake
+from variation_support import variation_tests
 
 AE = "autoencoder.py"
 VECTOR = "        vector = encode(with_images).mean(dim=0) - encode(without_images).mean(dim=0)\n"
@@ -43,17 +40,5 @@ WRONG = {
 }
 
 
-def _grade(tmp_path, name, edits):
-    return grade("hw2", build("hw2", tmp_path / name, edits), tests=hidden.UNIT_TESTS, options={"call_timeout": 60})
-
-
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_correct_variation_loses_only_the_convention_it_breaks(tmp_path, name):
-    edits, lost = CORRECT[name]
-    check(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost)
-
-
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_common_mistake_loses_its_tests_with_a_hint(tmp_path, name):
-    edits, lost, hints = WRONG[name]
-    check_mistake(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost, hints)
+test_correct_variation_loses_only_the_convention_it_breaks, test_common_mistake_loses_its_tests_with_a_hint = \
+    variation_tests("hw2", CORRECT, WRONG, hidden.UNIT_TESTS)

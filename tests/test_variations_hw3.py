@@ -3,12 +3,9 @@ marks on every test without training except the one whose name states the conven
 common mistakes lose their own tests with feedback that names them (see tests/variation_support.py)."""
 from __future__ import annotations
 
-import pytest
-
-from autograder.grade import grade
 from autograder.homeworks.hw3 import hidden
 
-from variation_support import build, check, check_mistake
+from variation_support import variation_tests
 
 V = "vae.py"
 FAST = hidden.UNIT_TESTS + hidden.INTERPOLATION_TESTS + hidden.PAIR_TESTS
@@ -57,17 +54,5 @@ WRONG = {
 }
 
 
-def _grade(tmp_path, name, edits):
-    return grade("hw3", build("hw3", tmp_path / name, edits), tests=FAST, options={"call_timeout": 60})
-
-
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_correct_variation_loses_only_the_convention_it_breaks(tmp_path, name):
-    edits, lost = CORRECT[name]
-    check(_grade(tmp_path, name, edits), FAST, lost)
-
-
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_common_mistake_loses_its_tests_with_a_hint(tmp_path, name):
-    edits, lost, hints = WRONG[name]
-    check_mistake(_grade(tmp_path, name, edits), FAST, lost, hints)
+test_correct_variation_loses_only_the_convention_it_breaks, test_common_mistake_loses_its_tests_with_a_hint = \
+    variation_tests("hw3", CORRECT, WRONG, FAST)

@@ -10,7 +10,8 @@ import pytest
 from autograder.grade import grade
 from autograder.homeworks.hw4 import hidden
 
-from variation_support import build, check, check_mistake
+from grading_support import build
+from variation_support import check, variation_tests
 
 V, A = "vae.py", "assignment.py"
 NO_UNFLATTEN = (V, "            nn.Unflatten(1, _image_shape(D)),\n", "")
@@ -141,21 +142,8 @@ WRONG = {
 }
 
 
-def _grade(tmp_path, name, edits):
-    folder = build("hw4", tmp_path / name, edits)
-    return grade("hw4", folder, tests=hidden.UNIT_TESTS, options={"call_timeout": 60})
-
-
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_correct_variation_loses_only_the_convention_it_breaks(tmp_path, name):
-    edits, lost = CORRECT[name]
-    check(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost)
-
-
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_common_mistake_loses_its_tests_with_a_hint(tmp_path, name):
-    edits, lost, hints = WRONG[name]
-    check_mistake(_grade(tmp_path, name, edits), hidden.UNIT_TESTS, lost, hints)
+test_correct_variation_loses_only_the_convention_it_breaks, test_common_mistake_loses_its_tests_with_a_hint = \
+    variation_tests("hw4", CORRECT, WRONG, hidden.UNIT_TESTS)
 
 
 # One training run: the decoder returns (N, 1, 784) and forward reshapes it (the layout only the

@@ -6,14 +6,13 @@ them)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from autograder.grade import grade
 from autograder.homeworks.hw5 import hidden
 from data import signs
 
 from test_grade_hw5 import upload, write_codes
-from variation_support import build, check, check_mistake
+from variation_support import variation_tests
 
 V = "answer/vae.py"
 UNITS = [hidden.reparametrize, hidden.kld, hidden.vae_loss]
@@ -53,20 +52,12 @@ WRONG = {
 }
 
 
-def _grade(tmp_path, name, edits):
-    folder = build("hw5", tmp_path / name, edits)
+def _upload(homework, tests, folder, tmp_path, name):
+    """The changed answer/ as source.zip, with an output.zip of placeholder codes."""
     codes = write_codes(tmp_path / name / "codes", np.zeros((signs.tensors("dev").shape[0], 4)),
                         np.zeros((signs.tensors("test").shape[0], 4)))
-    return grade("hw5", upload(folder / "answer", codes), tests=UNITS, options={"call_timeout": 60})
+    return grade(homework, upload(folder / "answer", codes), tests=tests, options={"call_timeout": 60})
 
 
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_correct_variation_keeps_full_marks(tmp_path, name):
-    edits, lost = CORRECT[name]
-    check(_grade(tmp_path, name, edits), UNITS, lost)
-
-
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_common_mistake_loses_its_tests_with_a_hint(tmp_path, name):
-    edits, lost, hints = WRONG[name]
-    check_mistake(_grade(tmp_path, name, edits), UNITS, lost, hints)
+test_correct_variation_keeps_full_marks, test_common_mistake_loses_its_tests_with_a_hint = \
+    variation_tests("hw5", CORRECT, WRONG, UNITS, _upload)

@@ -14,6 +14,7 @@ import pytest
 KIT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT_ROOT))
 
+import grading_support  # noqa: E402
 import zipout  # noqa: E402
 import zipsrc  # noqa: E402
 from autograder.homeworks import load_spec  # noqa: E402
@@ -164,15 +165,11 @@ def test_zipsrc_subprocess_from_other_cwd_has_no_traceback(tmp_path):
 
 
 def write_outputs(folder: Path, skip=()):
-    for name in SPEC.output_files:
-        if name in skip:
-            continue
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if name.endswith(".json"):
-            path.write_text(json.dumps({"model": "vae", "per_image_loss": [190.7, 150.2], "args": {}}))
-        else:
-            path.write_bytes(PNG_SIGNATURE + b"\0\0\0\rIHDR" + b"\0" * 20)
+    """A loss record and PNG files that only have the signature and a header (zipout reads no further)."""
+    def png(path):
+        path.write_bytes(PNG_SIGNATURE + b"\0\0\0\rIHDR" + b"\0" * 20)
+
+    grading_support.write_outputs(SPEC, folder, {"model": "vae", "per_image_loss": [190.7, 150.2], "args": {}}, png, skip)
 
 
 def run_out(tmp_path):
