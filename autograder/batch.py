@@ -31,6 +31,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .homeworks import KIT_ROOT, load_spec, load_tests
@@ -248,7 +249,9 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
     from tqdm.auto import tqdm
 
     load_spec(homework)  # unknown homework: fail before anything is written
-    tests = selected_tests(homework, args)
+    # The tests (torch and all: seconds of CPU) are loaded only if a grading fails and its results
+    # must name them; otherwise the gradings start at once and the batch never loads them.
+    tests = lru_cache(maxsize=1)(lambda: selected_tests(homework, args))
     found, skipped = entries(Path(submissions))
     out_dir = Path(out_dir).resolve()  # the per-student graders run from the kit's folder
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,16 @@ and is never given a grading. A worker that agrees offers one grading slot per t
 limit; each grading asks for one slot and ``--memory-per-grading`` MB, so a worker never runs more
 gradings than it has cores or memory for.
 
+The client keeps only as many gradings in flight as the agreeing workers have slots, and sends the
+next one as soon as one is done, so no grading waits in a worker's queue.
+
 A worker that dies mid-grading (killed, out of memory, its machine gone) has that grading run again
 elsewhere by the scheduler; after ``distributed.scheduler.allowed-failures`` deaths (Dask's default: 3)
-the scheduler gives up on the task, and the student gets a grading failure that says so.
+the scheduler gives up on the task, and the student gets a grading failure that says so. (The
+scheduler counts a death against every task assigned to the worker, which is why none waits there.)
+
+The cluster's processes run with the kit's Dask settings (``autograder/dask.yaml``): Dask's own
+upkeep, its statistical profiler above all, would otherwise take CPU from the gradings.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ from .pipeline import accounts
 REFUSALS = "aekit-refusals"       # event topic through which workers tell the client why they refuse
 MEMORY = "aekit-memory-mb"        # resource: MB a worker offers to gradings
 OPTIONS = ("timeout", "seed", "only", "limit")
+DASK_SETTINGS = Path(__file__).with_name("dask.yaml")  # the kit's settings for a grading cluster's processes
 WORKER_MB = 512  # a SLURM job's memory beyond its grading: the Dask worker itself (measured: ~330 MB
                  # after it has loaded hw4's tests for a failed grading, less before)
 
@@ -55,6 +63,28 @@ class ClusterError(RuntimeError):
 
 class KitMismatch(RuntimeError):
     """A worker's kit or data differs from the client's."""
+
+
+# ---------------------------------------------------------------- the cluster's own upkeep
+def dask_settings() -> dict:
+    """The kit's Dask settings for a grading cluster (``autograder/dask.yaml``: Dask's upkeep takes
+    CPU from the gradings, so what a grading does not need is off), as {dotted key: value}."""
+    from dask.config import collect_yaml
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        found = {}
+        for key, value in tree.items():
+            found.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+        return found
+
+    return flat(next(collect_yaml([str(DASK_SETTINGS)])))
+
+
+def dask_environment() -> dict:
+    """The same settings as the environment variables Dask reads (``DASK_DISTRIBUTED__...``), for
+    the worker processes the batch starts itself; they leave a site's other settings alone."""
+    return {"DASK_" + "__".join(part.upper().replace("-", "_") for part in key.split(".")): str(value)
+            for key, value in dask_settings().items()}
 
 
 # ---------------------------------------------------------------- what a worker must agree on
@@ -230,11 +260,11 @@ def grade_remote(homework: str, student: str, name: str, payload, print_: str, o
 
 # ---------------------------------------------------------------- the client
 def _workers(client, slot: str, need_mb: float) -> tuple[set, int, int]:
-    """(addresses of the connected workers, how many agreed with the kit, how many of those have
-    memory for a grading)."""
+    """(addresses of the connected workers, how many agreed with the kit, how many gradings those
+    can run at once: one per thread, as memory for ``need_mb`` each allows)."""
     workers = client.scheduler_info(n_workers=-1)["workers"]
-    agreed = [w for w in workers.values() if w.get("resources", {}).get(slot)]
-    return set(workers), len(agreed), sum(w["resources"].get(MEMORY, 0) >= need_mb for w in agreed)
+    agreed = [w["resources"] for w in workers.values() if w.get("resources", {}).get(slot)]
+    return set(workers), len(agreed), sum(min(int(r[slot]), int(r.get(MEMORY, 0) // need_mb)) for r in agreed)
 
 
 def _place_waiting(slot: str, dask_scheduler=None) -> int:
@@ -278,22 +308,32 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
         refused({"worker": str(err).split()[1], "message": str(err)})
     need = float(args.memory_per_grading)
     options = {key: getattr(args, key, None) for key in OPTIONS}
-    futures = {}
-    for entry in todo:
-        print_ = local.fingerprint(entry.path)
-        future = client.submit(grade_remote, homework, entry.student, entry.path.name,
-                               read_submission(entry.path), print_, options, expected,
-                               key=f"grade-{homework}-{entry.student}-{print_[:16]}",
-                               resources={check.slot: 1, MEMORY: need}, pure=False)
-        futures[future] = (entry, print_)
-    pending, said_waiting = set(futures), False
-    while pending:
+    queue, futures = list(todo), {}
+
+    def submit_more(slots: int) -> None:
+        # No more gradings in flight than the workers have slots for: the scheduler counts a dead
+        # worker against every task assigned to it, so a grading queued behind a worker killer
+        # would be failed as a worker killer itself (and every submission's bytes would wait in
+        # the scheduler's memory).
+        while queue and len(futures) < max(1, slots):
+            entry = queue.pop(0)
+            print_ = local.fingerprint(entry.path)
+            future = client.submit(grade_remote, homework, entry.student, entry.path.name,
+                                   read_submission(entry.path), print_, options, expected,
+                                   key=f"grade-{homework}-{entry.student}-{print_[:16]}",
+                                   resources={check.slot: 1, MEMORY: need}, pure=False)
+            futures[future] = (entry, print_)
+
+    said_waiting, slots, counted = False, _workers(client, check.slot, need)[2], time.monotonic()
+    submit_more(slots)
+    while futures:
         try:
-            done, _ = wait(list(pending), timeout=5, return_when="FIRST_COMPLETED")
+            done, _ = wait(list(futures), timeout=5, return_when="FIRST_COMPLETED")
         except TimeoutError:
-            connected, agreed, roomy = _workers(client, check.slot, need)
-            if roomy:
+            connected, agreed, slots = _workers(client, check.slot, need)
+            if slots:
                 client.run_on_scheduler(_place_waiting, check.slot)
+                submit_more(slots)  # workers may have joined
                 continue
             if agreed:
                 raise ClusterError(f"the workers that agree with this kit offer less memory than a grading "
@@ -304,15 +344,17 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
                 print("Waiting for cluster workers to join ...", file=sys.stderr)
                 said_waiting = True
             continue
-        for future in done:
-            pending.discard(future)
-            entry, print_ = futures.pop(future)
+        finished = [(future, *futures.pop(future)) for future in done]
+        if queue and time.monotonic() - counted > 5:  # workers come and go: count them now and then
+            slots, counted = _workers(client, check.slot, need)[2], time.monotonic()
+        submit_more(slots)  # the freed workers start their next gradings while this client writes
+        for future, entry, print_ in finished:
             try:
                 meta = _collect(future, entry, print_, out_dir, tests, KilledWorker)
             except Exception as err:  # a cancelled task, an unwritable folder: this student only
                 meta = err
-            yield entry, meta
             future.release()
+            yield entry, meta
 
 
 def _collect(future, entry, print_: str, out_dir: Path, tests, killed_type):
@@ -334,10 +376,11 @@ def _collect(future, entry, print_: str, out_dir: Path, tests, killed_type):
 
 def connect(args):
     """A Dask client for ``--scheduler`` (an address or a scheduler file) or ``--cluster slurm``."""
+    import dask
     from distributed import Client
 
+    dask.config.set(dask_settings())  # this process's share: SLURM's scheduler runs in it
     if getattr(args, "cluster", None) == "slurm":
-        import dask
         from dask_jobqueue import SLURMCluster
 
         # One worker per job, one grading at a time; the rest (account, interface, extra #SBATCH
@@ -346,7 +389,8 @@ def connect(args):
         cluster = SLURMCluster(cores=1, processes=1, memory=f"{args.memory_per_grading + WORKER_MB}MB",
                                python=sys.executable, queue=args.queue, walltime=args.walltime,
                                job_name=f"aekit-{args.homework}", log_directory=logs,
-                               job_script_prologue=[f"export PYTHONPATH={KIT_ROOT}"])
+                               job_script_prologue=[f"export PYTHONPATH={KIT_ROOT}"]
+                               + [f"export {name}={value}" for name, value in dask_environment().items()])
         cluster.scale(jobs=max(1, args.workers))
         return Client(cluster), cluster
     address = args.scheduler

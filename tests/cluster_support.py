@@ -1,5 +1,6 @@
 """A real Dask cluster on this machine for the tests and the benchmark: one scheduler and N workers,
-each its own process (``dask scheduler`` / ``dask worker`` with a nanny), all on 127.0.0.1."""
+each its own process (``dask scheduler`` / ``dask worker`` with a nanny), all on 127.0.0.1, started
+as the README says: with the kit on ``PYTHONPATH`` and its Dask settings (``autograder/dask.yaml``)."""
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ class LocalDask:
         self.scheduler_file = self.folder / "scheduler.json"
         # The scheduler loads each grading task to place it, so it imports the kit too.
         self.env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(allowed_failures),
-                        PYTHONPATH=str(self.kit))
+                        PYTHONPATH=str(self.kit), DASK_CONFIG=str(self.kit / "autograder" / "dask.yaml"))
         self.worker_env = dict(self.env, **(worker_env or {}))
         self.processes: list[subprocess.Popen] = []
 
@@ -106,4 +107,16 @@ def graders(student: str) -> list[tuple[int, int]]:
                                                                or a.endswith(f"/{student}.zip".encode())
                                                                for a in argv):
             found.append((int(entry.name), parent))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a grader's: those running the student's code)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
     return found

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_support import KIT, LocalDask, graders
+from cluster_support import KIT, LocalDask, children, graders
 from test_batch import REFERENCE, STENCIL, _copy, _rows
 
 pytest.importorskip("distributed")
@@ -89,13 +89,17 @@ def test_cluster_batch_gives_the_local_batch_scores(mixed, tmp_path):
 
 
 def _kill_workers_of(student: str, times: int, stop: threading.Event, killed: list) -> None:
-    """Kill (SIGKILL) the worker process grading ``student``, ``times`` times at most."""
+    """Kill (SIGKILL) the worker process grading ``student`` once its grader has started grading
+    (it runs the student's code in a child process of its own), ``times`` times at most."""
     seen = set()
     while not stop.is_set() and len([k for k in killed if k[0] == student]) < times:
         for pid, worker in graders(student):
-            if pid not in seen:
-                seen.add(pid)
-                time.sleep(1.0)  # mid-grading
+            if pid in seen:
+                continue
+            seen.add(pid)
+            while not stop.is_set() and Path(f"/proc/{pid}").exists() and not children(pid):
+                time.sleep(0.1)  # however long the grader takes to start under load
+            if children(pid):  # mid-grading
                 try:
                     os.kill(worker, signal.SIGKILL)
                     killed.append((student, worker, pid))
