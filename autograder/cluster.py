@@ -51,7 +51,8 @@ from .pipeline import accounts
 
 REFUSALS = "aekit-refusals"       # event topic through which workers tell the client why they refuse
 MEMORY = "aekit-memory-mb"        # resource: MB a worker offers to gradings
-OPTIONS = ("timeout", "seed", "only", "limit")
+OPTIONS = ("timeout", "seed", "only", "limit", "device")
+GPU = "GPU"                        # resource: CUDA devices a worker offers (gradings with --device cuda ask for one)
 DASK_SETTINGS = Path(__file__).with_name("dask.yaml")  # the kit's settings for a grading cluster's processes
 WORKER_MB = 512  # a SLURM job's memory beyond its grading: the Dask worker itself (measured: ~330 MB
                  # after it has loaded hw4's tests for a failed grading, less before)
@@ -163,6 +164,16 @@ def _worker_memory_mb(worker) -> int:
     return int(limit // 10**6)  # MB, as Dask counts a worker's --memory-limit
 
 
+def _worker_gpus() -> int:
+    """CUDA devices this worker's gradings may use (0 on a machine without one)."""
+    try:
+        import torch
+
+        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+    except Exception:   # a broken driver is no GPU
+        return 0
+
+
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
 except ImportError:  # the batch on one machine needs no Dask
@@ -184,7 +195,8 @@ class KitCheck(WorkerPlugin):
             logging.getLogger("autograder").error(message)
             worker.log_event(REFUSALS, {"worker": worker.address, "message": message})
             raise KitMismatch(message)
-        await worker.set_resources(**{self.slot: worker.state.nthreads, MEMORY: _worker_memory_mb(worker)})
+        await worker.set_resources(**{self.slot: worker.state.nthreads, MEMORY: _worker_memory_mb(worker),
+                                      GPU: _worker_gpus()})
 
 
 # ---------------------------------------------------------------- moving a student's files
@@ -259,12 +271,14 @@ def grade_remote(homework: str, student: str, name: str, payload, print_: str, o
 
 
 # ---------------------------------------------------------------- the client
-def _workers(client, slot: str, need_mb: float) -> tuple[set, int, int]:
+def _workers(client, slot: str, need_mb: float, gpu: bool = False) -> tuple[set, int, int]:
     """(addresses of the connected workers, how many agreed with the kit, how many gradings those
-    can run at once: one per thread, as memory for ``need_mb`` each allows)."""
+    can run at once: one per thread, as memory for ``need_mb`` each allows, and with ``gpu`` one
+    per CUDA device)."""
     workers = client.scheduler_info(n_workers=-1)["workers"]
     agreed = [w["resources"] for w in workers.values() if w.get("resources", {}).get(slot)]
-    return set(workers), len(agreed), sum(min(int(r[slot]), int(r.get(MEMORY, 0) // need_mb)) for r in agreed)
+    return set(workers), len(agreed), sum(min(int(r[slot]), int(r.get(MEMORY, 0) // need_mb),
+                                              int(r.get(GPU, 0)) if gpu else int(r[slot])) for r in agreed)
 
 
 def _place_waiting(slot: str, dask_scheduler=None) -> int:
@@ -308,6 +322,10 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
         refused({"worker": str(err).split()[1], "message": str(err)})
     need = float(args.memory_per_grading)
     options = {key: getattr(args, key, None) for key in OPTIONS}
+    resources = {check.slot: 1, MEMORY: need}
+    gpu = options.get("device") == "cuda"
+    if gpu:   # only workers with a GPU take these gradings, one per GPU
+        resources[GPU] = 1
     queue, futures = list(todo), {}
 
     def submit_more(slots: int) -> None:
@@ -321,20 +339,24 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
             future = client.submit(grade_remote, homework, entry.student, entry.path.name,
                                    read_submission(entry.path), print_, options, expected,
                                    key=f"grade-{homework}-{entry.student}-{print_[:16]}",
-                                   resources={check.slot: 1, MEMORY: need}, pure=False)
+                                   resources=resources, pure=False)
             futures[future] = (entry, print_)
 
-    said_waiting, slots, counted = False, _workers(client, check.slot, need)[2], time.monotonic()
+    said_waiting, slots, counted = False, _workers(client, check.slot, need, gpu)[2], time.monotonic()
     submit_more(slots)
     while futures:
         try:
             done, _ = wait(list(futures), timeout=5, return_when="FIRST_COMPLETED")
         except TimeoutError:
-            connected, agreed, slots = _workers(client, check.slot, need)
+            connected, agreed, slots = _workers(client, check.slot, need, gpu)
             if slots:
                 client.run_on_scheduler(_place_waiting, check.slot)
                 submit_more(slots)  # workers may have joined
                 continue
+            if agreed and gpu:
+                raise ClusterError("--device cuda: no worker that agrees with this kit has a CUDA device (or "
+                                   "memory for a grading); start workers on GPU machines, or grade with "
+                                   "--device cpu or auto")
             if agreed:
                 raise ClusterError(f"the workers that agree with this kit offer less memory than a grading "
                                    f"needs ({need:g} MB, --memory-per-grading); give them more memory")
@@ -346,7 +368,7 @@ def grade_on_cluster(client, homework: str, todo, out_dir: Path, args, tests):
             continue
         finished = [(future, *futures.pop(future)) for future in done]
         if queue and time.monotonic() - counted > 5:  # workers come and go: count them now and then
-            slots, counted = _workers(client, check.slot, need)[2], time.monotonic()
+            slots, counted = _workers(client, check.slot, need, gpu)[2], time.monotonic()
         submit_more(slots)  # the freed workers start their next gradings while this client writes
         for future, entry, print_ in finished:
             try:

@@ -245,3 +245,18 @@ def test_a_worker_with_another_kit_refuses_the_work(tmp_path):
     assert "data file mnist/train-images-idx3-ubyte.gz: missing or corrupt" in run.stderr
     assert "no worker accepted the work" in run.stderr
     assert not (tmp_path / "out" / "results" / "bob" / "results.json").exists()
+
+
+def test_cuda_gradings_wait_for_no_worker_without_a_gpu(tmp_path):
+    """``--device cuda`` on a cluster whose workers have no CUDA device: each grading asks for a
+    GPU resource, no worker offers one, and the client says so instead of waiting forever."""
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    _copy(STENCIL, subs / "bob")
+    with LocalDask(tmp_path / "dask", workers=1) as dask:
+        dask.wait_for_workers(1)
+        run = _batch(subs, tmp_path / "out", "--scheduler", dask.address, "--device", "cuda")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "--device cuda: no worker that agrees with this kit has a CUDA device" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "out" / "results" / "bob" / "results.json").exists()
