@@ -9,6 +9,9 @@ of what each source allows:
 - memory: the cgroup's memory limit (v2 ``memory.max``, v1 ``memory.limit_in_bytes``) and
   ``MemTotal`` in ``/proc/meminfo``.
 
+The cgroup is the process's own, as ``/proc/self/cgroup`` names it (a container usually sees its
+own as the root).
+
 :func:`jobs` turns that into ``--jobs`` for ``python -m autograder grade``; ``AEKIT_JOBS`` forces a
 value. ``python -m autograder.box`` prints the box and the choice (``--jobs`` prints the number
 only, for the Gradescope bundle's ``run_autograder``).
@@ -48,21 +51,34 @@ def _number(text: str | None) -> int | None:
         return None   # "max", missing, garbled: no limit from this source
 
 
-def _cgroup_cpus(cgroup: Path) -> float | None:
+def _v1_folders(cgroup: Path, proc: Path, controller: str) -> list[Path]:
+    """The folders of a cgroup v1 controller to read: this process's own, as ``/proc/self/cgroup``
+    names it, then the hierarchy's root."""
+    names = ("cpu", "cpu,cpuacct") if controller == "cpu" else (controller,)
+    own = []
+    for line in (_read(proc / "self" / "cgroup") or "").splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and controller in parts[1].split(",") and parts[2].strip() not in ("", "/"):
+            own += [cgroup / name / parts[2].strip().lstrip("/") for name in names]
+    return own + [cgroup / name for name in names]
+
+
+def _cgroup_cpus(cgroup: Path, proc: Path) -> float | None:
     v2 = _read(cgroup / "cpu.max")
     if v2:
         fields = v2.split()
         quota, period = _number(fields[0]), _number(fields[1]) if len(fields) > 1 else 100000
         return quota / period if quota and period else None
-    for folder in (cgroup / "cpu", cgroup / "cpu,cpuacct"):
+    for folder in _v1_folders(cgroup, proc, "cpu"):
         quota, period = _number(_read(folder / "cpu.cfs_quota_us")), _number(_read(folder / "cpu.cfs_period_us"))
         if quota and quota > 0 and period:
             return quota / period
     return None
 
 
-def _cgroup_memory_mb(cgroup: Path) -> int | None:
-    for path in (cgroup / "memory.max", cgroup / "memory" / "memory.limit_in_bytes"):
+def _cgroup_memory_mb(cgroup: Path, proc: Path) -> int | None:
+    paths = [cgroup / "memory.max"] + [f / "memory.limit_in_bytes" for f in _v1_folders(cgroup, proc, "memory")]
+    for path in paths:
         limit = _number(_read(path))
         if limit is not None and limit < 1 << 60:   # v1 writes "no limit" as a huge number
             return limit >> 20
@@ -77,13 +93,25 @@ def _meminfo_mb(proc: Path) -> int | None:
     return None
 
 
+def _own_cgroup(cgroup: Path, proc: Path) -> Path:
+    """This process's cgroup v2 folder: ``/sys/fs/cgroup`` itself inside a container (which sees
+    its own cgroup as the root), the folder ``/proc/self/cgroup`` names below it elsewhere."""
+    for line in (_read(proc / "self" / "cgroup") or "").splitlines():
+        if line.startswith("0::"):
+            own = cgroup / line[3:].strip().lstrip("/")
+            if own != cgroup and ((own / "cpu.max").exists() or (own / "memory.max").exists()):
+                return own
+    return cgroup
+
+
 def read(cgroup: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc"), affinity: int | None = None) -> Box:
     """The cores and memory (MB) this process may use (the arguments let tests feed it fake files)."""
+    cgroup = _own_cgroup(cgroup, proc)
     if affinity is None:
         affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    quota = _cgroup_cpus(cgroup)
+    quota = _cgroup_cpus(cgroup, proc)
     cpus = max(1, min(affinity, int(quota)) if quota else affinity)
-    limits = [mb for mb in (_cgroup_memory_mb(cgroup), _meminfo_mb(proc)) if mb]
+    limits = [mb for mb in (_cgroup_memory_mb(cgroup, proc), _meminfo_mb(proc)) if mb]
     return Box(cpus=cpus, memory_mb=min(limits) if limits else 0)
 
 

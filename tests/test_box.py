@@ -68,3 +68,24 @@ def test_aekit_jobs_forces_the_choice(monkeypatch):
     monkeypatch.setenv("AEKIT_JOBS", "two")
     with pytest.raises(ValueError, match="AEKIT_JOBS"):
         jobs(Box(cpus=8, memory_mb=64000))
+
+
+def test_cgroup_v2_folder_named_in_proc_self_cgroup(tmp_path):
+    cgroup = write(tmp_path / "cg", {"cpu.max": "max 100000\n", "memory.max": "max\n",
+                                     "grading.slice/job-7/cpu.max": "100000 100000\n",
+                                     "grading.slice/job-7/memory.max": str(2048 << 20) + "\n"})
+    proc_dir = proc(tmp_path)
+    write(proc_dir, {"self/cgroup": "0::/grading.slice/job-7\n"})
+    assert read(cgroup, proc_dir, affinity=4) == Box(cpus=1, memory_mb=2048)
+    write(proc_dir, {"self/cgroup": "0::/\n"})   # inside a container: its own cgroup is the root
+    assert read(cgroup, proc_dir, affinity=4) == Box(cpus=4, memory_mb=16384)
+
+
+def test_cgroup_v1_folder_named_in_proc_self_cgroup(tmp_path):
+    cgroup = write(tmp_path / "cg", {"memory/memory.limit_in_bytes": "9223372036854771712\n",
+                                     "memory/batch/42/memory.limit_in_bytes": str(1024 << 20) + "\n",
+                                     "cpu,cpuacct/batch/42/cpu.cfs_quota_us": "200000\n",
+                                     "cpu,cpuacct/batch/42/cpu.cfs_period_us": "100000\n"})
+    proc_dir = proc(tmp_path)
+    write(proc_dir, {"self/cgroup": "4:memory:/batch/42\n2:cpu,cpuacct:/batch/42\n0::/\n"})
+    assert read(cgroup, proc_dir, affinity=8) == Box(cpus=2, memory_mb=1024)
