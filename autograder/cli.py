@@ -103,6 +103,9 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
 def _gradescope_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("homework", help="hw1 ... hw5")
     parser.add_argument("--out", help="zip to write (default: dist/HW_gradescope.zip)")
+    parser.add_argument("--jobs", type=int, choices=(1, 2),
+                        help="trainings side by side on Gradescope (default: chosen from the cores and memory "
+                             "of the box the grading runs on)")
 
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,8 +13,11 @@ grader weights included) and the data loaders (``data/*.py``), as the manifest i
   names the sandbox's first user id ``aekit-student``, fetches the homework's data into
   ``/autograder/data`` (readable by the sandbox), and makes the grader's own files readable by root
   only;
-- ``run_autograder`` grades ``/autograder/submission`` into ``/autograder/results/results.json``;
-  if the grader itself fails, it still writes a results.json that says so.
+- ``run_autograder`` grades ``/autograder/submission`` into ``/autograder/results/results.json``
+  with as many trainings side by side as the box it finds holds (:mod:`autograder.box`: its cores
+  and memory; ``AEKIT_JOBS``, or ``--jobs`` when the bundle is built, forces a number); if the
+  grader itself fails, it still writes a results.json that says so. ``setup.sh`` logs the box the
+  homework needs and the box it found.
 
 Both read ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``AEKIT_PYTHON`` (default the virtual
 environment ``setup.sh`` makes), so the bundle can be tried locally under a temporary root.
@@ -26,6 +29,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from . import box
 from .homeworks import KIT_ROOT, grader_files, load_spec
 
 GRADER_REQUIREMENTS = """\
@@ -72,7 +76,27 @@ chmod a+x "$ROOT"
 # The grader's own files (hidden tests, weights) are root's alone.
 chmod -R go-rwx "$SRC"
 echo "setup.sh: {homework} grader ready"
+echo "setup.sh: {box_note}"
+"$PY" -m autograder.box --most {most} | sed 's/^/setup.sh: this box: /' || true
 """
+
+# Grading times on Gradescope-like boxes, measured (README's table of figures); a homework missing
+# here has no measured figure yet.
+MEASURED = {
+    "hw4": {1: "about 3 minutes (measured: 182 s, --jobs 1)", 2: "about 1.7 minutes (measured, --jobs 2)"},
+}
+
+
+def box_note(homework: str, most: int) -> str:
+    """What box the homework needs and how long a grading takes there, for setup.sh's log."""
+    times = MEASURED.get(homework, {})
+    parts = []
+    for jobs in sorted({1, most}):
+        took = times.get(jobs, "time not measured yet")
+        memory = "measured" if homework in MEASURED else "at most: hw4's measured peak"
+        parts.append(f"{jobs} core(s) and {box.memory_needed_mb(jobs)} MB ({memory}): {took}")
+    return f"{homework} needs " + "; with ".join(parts)
+
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
@@ -84,8 +108,11 @@ RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
 cd "$ROOT/source"
+# Trainings side by side: as many as the box's cores and memory hold (at most {most});
+# AEKIT_JOBS forces a number.
+JOBS="$(AEKIT_JOBS="${{AEKIT_JOBS:-{forced}}}" "$PY" -m autograder.box --jobs --most {most} 2>/dev/null || echo 1)"
 AEKIT_CACHE="$ROOT/data" AEKIT_OFFLINE=1 "$PY" -m autograder grade {homework} "$ROOT/submission" \\
-    --out "$RESULTS" --jobs {jobs} --quiet
+    --out "$RESULTS" --jobs "$JOBS" --quiet
 status=$?
 if [ ! -s "$RESULTS" ]; then
     # The grader itself failed: still tell the student something true.
@@ -95,23 +122,26 @@ exit 0
 """
 
 
-def members(homework: str) -> list[tuple[str, Path | bytes]]:
+def members(homework: str, jobs: int | None = None) -> list[tuple[str, Path | bytes]]:
     """``(name in the zip, file or bytes)`` for the bundle of ``homework``."""
     spec = load_spec(homework)
     files: list[tuple[str, Path | bytes]] = [(str(path), KIT_ROOT / path) for path in grader_files(homework)]
     apt = " ".join(spec.apt_packages)
-    files.append(("setup.sh", SETUP_SH.format(homework=homework, apt_packages=apt).encode()))
-    files.append(("run_autograder", RUN_AUTOGRADER.format(homework=homework, jobs=spec.gradescope_jobs).encode()))
+    most = spec.gradescope_jobs
+    files.append(("setup.sh", SETUP_SH.format(homework=homework, apt_packages=apt, most=most,
+                                              box_note=box_note(homework, most)).encode()))
+    files.append(("run_autograder", RUN_AUTOGRADER.format(homework=homework, most=most,
+                                                          forced=jobs or "").encode()))
     files.append(("requirements-grader.txt", GRADER_REQUIREMENTS.encode()))
     return files
 
 
-def build(homework: str, out: Path) -> Path:
+def build(homework: str, out: Path, jobs: int | None = None) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, source in members(homework):
+        for name, source in members(homework, jobs):
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             executable = name in ("setup.sh", "run_autograder")
@@ -125,7 +155,7 @@ def build(homework: str, out: Path) -> Path:
 def main(args) -> int:
     load_spec(args.homework)
     out = Path(args.out or KIT_ROOT / "dist" / f"{args.homework}_gradescope.zip")
-    path = build(args.homework, out)
+    path = build(args.homework, out, getattr(args, "jobs", None))
     count = len(members(args.homework))
     print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {count} files). Upload it as the "
           f"autograder of the {args.homework} programming assignment on Gradescope.", file=sys.stdout)

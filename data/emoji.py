@@ -125,15 +125,24 @@ class EmojiSet:
 
 
 # --------------------------------------------------------------------------- finding the inputs
+def _named_by(variable: str, advice: str) -> Path | None:
+    """The file the environment variable ``variable`` names, None when it is unset, and a
+    :class:`DataError` ending with ``advice`` when it names no file."""
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    raise DataError(f"{variable} is set to {path}, but there is no file there. {advice}")
+
+
 def find_font() -> Path:
     """The Noto Color Emoji font file; :class:`DataError` saying what to install when absent."""
-    override = os.environ.get("AEKIT_EMOJI_FONT")
-    if override:
-        path = Path(override).expanduser()
-        if path.is_file():
-            return path
-        raise DataError(f"AEKIT_EMOJI_FONT is set to {path}, but there is no file there. Point it at "
-                        f"{FONT_FILE}, or unset it to let the kit search the usual font folders.")
+    path = _named_by("AEKIT_EMOJI_FONT", f"Point it at {FONT_FILE}, or unset it to let the kit search the usual "
+                                         "font folders.")
+    if path:
+        return path
     looked = []
     for folder in FONT_DIRS:
         path = Path(folder).expanduser() / FONT_FILE
@@ -151,13 +160,9 @@ def find_font() -> Path:
 
 def find_emoji_test() -> Path | None:
     """Unicode's ``emoji-test.txt``, or None when it is nowhere to be found (see the module doc)."""
-    override = os.environ.get("AEKIT_EMOJI_TEST")
-    if override:
-        path = Path(override).expanduser()
-        if path.is_file():
-            return path
-        raise DataError(f"AEKIT_EMOJI_TEST is set to {path}, but there is no file there. Point it at "
-                        f"{TEST_FILE} (Debian package {TEST_PACKAGE}), or unset it.")
+    path = _named_by("AEKIT_EMOJI_TEST", f"Point it at {TEST_FILE} (Debian package {TEST_PACKAGE}), or unset it.")
+    if path:
+        return path
     folders = [Path(d) for d in TEST_DIRS] + search_dirs("emoji")
     for folder in folders:
         path = folder / TEST_FILE

@@ -52,3 +52,38 @@ def test_reference_through_the_bundle_gets_full_marks(hw4_bundle_reference):
         hidden = root / "source" / "autograder" / "homeworks" / "hw4" / "hidden.py"
         assert hidden.stat().st_mode & 0o077 == 0
         assert (root / "data").stat().st_mode & stat.S_IROTH
+
+
+def _jobs_line(script: str) -> str:
+    return next(line for line in script.splitlines() if line.startswith("JOBS="))
+
+
+@pytest.mark.parametrize("forced, env, expected", [(None, {"AEKIT_JOBS": "1"}, "1"), (1, {}, "1"),
+                                                   (None, {"AEKIT_JOBS": "junk"}, "1")])
+def test_run_autograder_chooses_jobs_from_the_box_or_the_instructor(tmp_path, forced, env, expected):
+    import os
+    import subprocess
+    import sys
+
+    path = build("hw4", tmp_path / "hw4.zip", jobs=forced)
+    with zipfile.ZipFile(path) as zf:
+        script = zf.read("run_autograder").decode()
+    assert '--jobs "$JOBS"' in script
+    line = _jobs_line(script) + '\necho "$JOBS"'
+    environ = {k: v for k, v in os.environ.items() if k != "AEKIT_JOBS"} | env | {"PY": sys.executable}
+    done = subprocess.run(["bash", "-c", line], cwd=KIT, env=environ, capture_output=True, text=True)
+    assert done.stdout.strip() == expected
+
+
+def test_run_autograder_reads_the_box_when_nothing_is_forced(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from autograder import box
+
+    with zipfile.ZipFile(build("hw4", tmp_path / "hw4.zip")) as zf:
+        line = _jobs_line(zf.read("run_autograder").decode()) + '\necho "$JOBS"'
+    environ = {k: v for k, v in os.environ.items() if k != "AEKIT_JOBS"} | {"PY": sys.executable}
+    done = subprocess.run(["bash", "-c", line], cwd=KIT, env=environ, capture_output=True, text=True)
+    assert done.stdout.strip() == str(box.jobs(box.read()))

@@ -56,7 +56,7 @@ class HomeworkSpec:
                                            # gets (public tools students run themselves)
     grade_table: str = ""                  # a CSV of the homework folder that maps scores to marks
     apt_packages: tuple[str, ...] = ()     # Debian packages the Gradescope image installs
-    gradescope_jobs: int = 2               # tests graded side by side on Gradescope
+    gradescope_jobs: int = 2               # the most tests graded side by side on Gradescope
     student_dir: str = ""                  # sub-folder of stencil/hwN holding source_files
     upload_files: tuple[str, ...] = ()     # what the upload must hold (default: source_files)
 
@@ -142,6 +142,7 @@ RELEASE_CORE = (  # the check verb, the packaging scripts' shared code, the note
     "autograder/notebook.py",  # the notebooks' set-up and display helpers
     "autograder/pipeline/score.py", "autograder/pipeline/isolate.py", "autograder/pipeline/accounts.py",
     "autograder/pipeline/unpack.py", "autograder/pipeline/report.py", "autograder/pipeline/expect.py",
+    "autograder/pipeline/checks.py",
 )
 RELEASE_SCRIPTS = ("zipsrc.py", "zipout.py")
 PUBLIC_PARTS = ("__init__.py", "spec.py", "agent.py", "public.py")   # of every homework folder

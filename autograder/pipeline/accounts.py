@@ -74,10 +74,15 @@ def _readable_by_others(path: Path) -> bool:
 
 @lru_cache(maxsize=1)
 def python_blocker() -> str:
-    """Empty when another user can run this Python and import torch; else the path in the way."""
-    import torch
+    """Empty when another user can run this Python and import torch; else the path in the way.
 
-    for path in (sys.executable, Path(torch.__file__), Path(os.__file__)):
+    Torch is located, not imported: a sandbox starts before the grader's own process has paid for
+    importing it, so the student's process imports torch while the grader does."""
+    import importlib.util
+
+    torch = importlib.util.find_spec("torch")
+    torch_file = torch.origin if torch is not None and torch.origin else os.__file__
+    for path in (sys.executable, Path(torch_file), Path(os.__file__)):
         if not _readable_by_others(Path(path)):
             return str(os.path.realpath(path))
     return ""

@@ -118,5 +118,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def finish(code: int) -> None:
+    """End the process without Python's clean-up: the grader is done with it, and tearing down
+    torch's objects one by one costs about half a second of CPU (1-2 s of wall time on a busy
+    machine) for nothing. What the student's code printed is flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - student code may have replaced or closed the streams
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    finish(main(sys.argv[1:]))

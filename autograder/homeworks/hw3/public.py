@@ -10,31 +10,21 @@ import math
 import torch
 
 from autograder.pipeline import expect
+from autograder.pipeline.checks import ask, reparametrization
 from autograder.pipeline.score import Fail, graded
-
-TIMEOUT = 60.0
-
-
-def _box(ctx):
-    return ctx.sandbox("check")
 
 
 @graded("sample returns z of the same shape as mu, with gradients", points=1)
 def sample_shape(ctx):
-    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
-    answer = _box(ctx).call("sample", mu, logvar, torch.ones(3, 4), timeout=TIMEOUT,
-                            what="sample(mu, logvar) with mu, logvar = zeros(3, 4)")
-    expect.tensor(answer["z"], "z", (3, 4))
-    if answer["grad_mu"] is None or answer["grad_logvar"] is None:
-        raise Fail("No gradient reaches mu or logvar through z.")
+    reparametrization(ctx, "sample")
 
 
 @graded("vae_loss with x_hat = 0.5 everywhere, mu = 0, logvar = 0 is 784 * log 2 per image", points=1)
 def loss_value(ctx):
     x = torch.zeros(4, 28, 28)
     x[:, 10:18, 10:18] = 1.0
-    value = expect.scalar(_box(ctx).call("loss", x, torch.full_like(x, 0.5), torch.zeros(4, 3), torch.zeros(4, 3),
-                                         timeout=TIMEOUT, what="vae_loss on 4 images"), "vae_loss")
+    value = expect.scalar(ask(ctx, "loss", x, torch.full_like(x, 0.5), torch.zeros(4, 3), torch.zeros(4, 3),
+                              what="vae_loss on 4 images"), "vae_loss")
     if not math.isclose(value, 784 * math.log(2), rel_tol=1e-3):
         raise Fail(f"With mu = 0 and logvar = 0 the KL term is 0, and a pixel probability of 0.5 costs log 2 per "
                    f"pixel, so the loss per image should be 784 * log 2 = {784 * math.log(2):.1f}; got {value:.2f}. "
@@ -43,8 +33,8 @@ def loss_value(ctx):
 
 @graded("Encoder(20) and Decoder(20): shapes (2, 20), (2, 20) and (2, 28, 28)", points=1)
 def network_shapes(ctx):
-    mu, logvar, x_hat = _box(ctx).call("probe", 20, torch.rand(2, 28, 28), torch.randn(2, 20), timeout=TIMEOUT,
-                                       what="Encoder(20) on (2, 28, 28) and Decoder(20) on (2, 20)")
+    mu, logvar, x_hat = ask(ctx, "probe", 20, torch.rand(2, 28, 28), torch.randn(2, 20),
+                            what="Encoder(20) on (2, 28, 28) and Decoder(20) on (2, 20)")
     expect.tensor(mu, "mu", (2, 20))
     expect.tensor(logvar, "logvar", (2, 20))
     expect.tensor(x_hat, "the decoder output", (2, 28, 28), 0.0, 1.0)
@@ -52,25 +42,25 @@ def network_shapes(ctx):
 
 @graded("create_interpolates returns 9 images of shape (28, 28) in [0, 1]", points=1)
 def interpolates_shape(ctx):
-    _box(ctx).call("build", 20, timeout=TIMEOUT, what="building Encoder(20) and Decoder(20)")
+    ask(ctx, "build", 20, what="building Encoder(20) and Decoder(20)")
     A, B = torch.zeros(28, 28), torch.zeros(28, 28)
     A[5:23, 12:16] = 1.0
     B[12:16, 5:23] = 1.0
-    answer = _box(ctx).call("interpolate", A, B, timeout=TIMEOUT, what="create_interpolates(A, B, encoder, decoder)")
+    answer = ask(ctx, "interpolate", A, B, what="create_interpolates(A, B, encoder, decoder)")
     expect.tensor(answer["images"], "create_interpolates(A, B, ...)", (9, 28, 28), 0.0, 1.0)
 
 
 @graded("same_digit_pairs and different_digit_pairs return two (10, 28, 28) tensors", points=1)
 def pairs_shape(ctx):
     for kind, name in (("same", "same_digit_pairs"), ("different", "different_digit_pairs")):
-        A, B = _box(ctx).call("pairs", kind, 0, timeout=TIMEOUT, what=f"{name}(0)")
+        A, B = ask(ctx, "pairs", kind, 0, what=f"{name}(0)")
         expect.tensor(A, f"A from {name}(0)", (10, 28, 28), 0.0, 1.0)
         expect.tensor(B, f"B from {name}(0)", (10, 28, 28), 0.0, 1.0)
 
 
 @graded("train: one epoch of two small batches returns one finite loss and moves the weights", points=1)
 def train_step(ctx):
-    answer = _box(ctx).call("train_short", 0, timeout=TIMEOUT, what="train(...) for 1 epoch on two batches of 32")
+    answer = ask(ctx, "train_short", 0, what="train(...) for 1 epoch on two batches of 32")
     losses = answer["reported"]
     if losses.numel() != 1 or not math.isfinite(float(losses[0])):
         raise Fail(f"train(..., num_epochs=1) should return a list of one finite number, got {losses.tolist()}.")
