@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Memory of a grading with N trainings side by side: BASE_MB + N * TRAINING_MB. Calibrated on hw4,
-# the heaviest homework (README, benchmarks/grade_hw4.py): 962 MB with --jobs 1 and about 1.6 GB with
+# the heaviest homework (README, benchmarks/grading_footprint.py): 962 MB with --jobs 1 before the grader ended student processes early (604 MB since) and about 1.6 GB with
 # --jobs 2, so one more training costs about 640 MB and the rest about 320 MB.
 BASE_MB = 320
 TRAINING_MB = 640

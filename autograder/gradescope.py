@@ -111,8 +111,11 @@ cd "$ROOT/source"
 # Trainings side by side: as many as the box's cores and memory hold (at most {most});
 # AEKIT_JOBS forces a number.
 JOBS="$(AEKIT_JOBS="${{AEKIT_JOBS:-{forced}}}" "$PY" -m autograder.box --jobs --most {most} 2>/dev/null || echo 1)"
+# A GPU where the box has one (AEKIT_GRADER_DEVICE=cpu or cuda forces it).
+DEVICE="${{AEKIT_GRADER_DEVICE:-auto}}"
+echo "run_autograder: grading {homework} with --jobs $JOBS --device $DEVICE"
 AEKIT_CACHE="$ROOT/data" AEKIT_OFFLINE=1 "$PY" -m autograder grade {homework} "$ROOT/submission" \\
-    --out "$RESULTS" --jobs "$JOBS" --quiet
+    --out "$RESULTS" --jobs "$JOBS" --device "$DEVICE" --quiet
 status=$?
 if [ ! -s "$RESULTS" ]; then
     # The grader itself failed: still tell the student something true.

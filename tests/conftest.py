@@ -26,7 +26,10 @@ from pathlib import Path
 
 import pytest
 
+import cgroup_support
+
 KIT = Path(__file__).resolve().parents[1]
+DEFAULT_BOX_MB = 768   # Gradescope's default autograder box
 TESTS = Path(__file__).resolve().parent
 
 
@@ -162,21 +165,30 @@ def gradescope_root():
     # Gradescope copies run_autograder to /autograder and runs it from there.
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
 
-    def run(submission: Path) -> dict:
+    def run(submission: Path, box_mb: int | None = None) -> dict:
+        """Grade ``submission``; with ``box_mb``, inside a memory cgroup of that size where the
+        machine allows one (what happened is kept in ``run.boxes[submission]``)."""
         target = root / "submission"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(submission, target, ignore=shutil.ignore_patterns("outputs", "checkpoints", "__pycache__"))
-        done = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
-                              capture_output=True, text=True, timeout=1800)
+        command = ["bash", str(root / "run_autograder")]
+        options = dict(cwd=root, env=env, capture_output=True, text=True, timeout=1800)
+        if box_mb and cgroup_support.available():
+            limited = cgroup_support.run(command, box_mb, **options)
+            run.boxes[str(submission)] = limited
+            done = limited.completed
+        else:
+            done = subprocess.run(command, **options)
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads((root / "results" / "results.json").read_text())
 
-    run.root = root
+    run.root, run.boxes = root, {}
     yield run
     shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def hw4_bundle_reference(gradescope_root):
-    """hw4's reference solution graded once through the Gradescope bundle: (results, root)."""
-    return gradescope_root(KIT / "solutions" / "hw4"), gradescope_root.root
+    """hw4's reference solution graded once through the Gradescope bundle, inside Gradescope's
+    default box (768 MB) where this machine can make one: (results, root)."""
+    return gradescope_root(KIT / "solutions" / "hw4", box_mb=DEFAULT_BOX_MB), gradescope_root.root

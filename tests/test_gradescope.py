@@ -15,6 +15,8 @@ import pytest
 
 from autograder.gradescope import build
 from autograder.pipeline import accounts
+import cgroup_support
+from conftest import DEFAULT_BOX_MB
 from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,19 @@ def test_reference_through_the_bundle_gets_full_marks(hw4_bundle_reference):
         hidden = root / "source" / "autograder" / "homeworks" / "hw4" / "hidden.py"
         assert hidden.stat().st_mode & 0o077 == 0
         assert (root / "data").stat().st_mode & stat.S_IROTH
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cgroup_support.available(), reason="needs root and a writable v1 memory cgroup")
+def test_the_reference_gets_full_marks_inside_gradescopes_default_box(hw4_bundle_reference, gradescope_root):
+    """The bundle, run in a 768 MB memory cgroup (as a grading container is limited), picks one job
+    from the box it finds and grades the reference without any process ended for memory."""
+    results, _ = hw4_bundle_reference
+    box = gradescope_root.boxes[str(KIT / "solutions" / "hw4")]
+    assert box.limit_mb == DEFAULT_BOX_MB
+    assert "--jobs 1 " in box.completed.stdout, box.completed.stdout[-1000:]
+    assert box.oom_kills == 0 and box.peak_mb <= DEFAULT_BOX_MB, (box.oom_kills, box.peak_mb)
+    assert results["score"] == 100, json.dumps(results, indent=1)[:3000]
 
 
 def _jobs_line(script: str) -> str:
