@@ -4,9 +4,16 @@ The grader sends float32 tensors on the CPU and grades what comes back whatever 
 :func:`autograder.pipeline.expect.values`). These helpers make the call itself fair to models
 built in other ways than the reference: a model is put in eval mode before it is measured (so
 Dropout and BatchNorm behave deterministically), inputs follow the model's dtype and device (a
-float64 model gets float64 inputs), and answers come back detached, on the CPU.
+float64 model gets float64 inputs), and answers come back detached, on the CPU. The student's
+files are imported when a call first needs them (:func:`student_module`), so a file that fails
+to import fails only the tests that call into it; :func:`timed_epochs` runs a training epoch by
+epoch the same way for every homework.
 """
 from __future__ import annotations
+
+import importlib
+import time
+from typing import Callable
 
 import torch
 
@@ -53,3 +60,25 @@ def fit(model, *tensors):
                            else item.dtype)
         out.append(item)
     return out[0] if len(out) == 1 else out
+
+
+def student_module(name: str):
+    """The student's module ``name`` (for example ``"assignment"``), imported on first use."""
+    return importlib.import_module(name)
+
+
+def timed_epochs(epoch: Callable[[], object], epochs: int) -> dict:
+    """Call ``epoch()`` (one epoch of the student's training) ``epochs`` times. Returns what each
+    call returned, as a number (NaN when it is none), and the seconds each took, as float64
+    tensors ``{"reported": (epochs,), "seconds": (epochs,)}``."""
+    reported, seconds = [], []
+    for _ in range(epochs):
+        start = time.monotonic()
+        value = epoch()
+        seconds.append(time.monotonic() - start)
+        try:
+            reported.append(float(value))
+        except (TypeError, ValueError):
+            reported.append(float("nan"))
+    return {"reported": torch.tensor(reported, dtype=torch.float64),
+            "seconds": torch.tensor(seconds, dtype=torch.float64)}
