@@ -141,6 +141,17 @@ class MNIST:
         return self.images[index].unsqueeze(1).float().div_(255.0), self.labels[index]
 
 
+def pick(split: str, count: int, generator):
+    """``count`` images of ``split`` drawn without replacement with the ``torch.Generator``
+    ``generator``, in the order drawn: uint8 tensor (count, 1, 28, 28), 0 = background. A grader
+    picks its test images this way, with its own seeded generator."""
+    import torch
+
+    images, _ = load(split, keep=False)
+    chosen = torch.randperm(images.shape[0], generator=generator)[:count]
+    return torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1)
+
+
 def prepare() -> None:
     """Fetch, verify and decode both splits (used before grading: see autograder/prefetch.py)."""
     for split in ("train", "test"):

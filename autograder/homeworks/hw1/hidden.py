@@ -42,15 +42,6 @@ TRAININGS = training.Trainings(
     epochs=EPOCHS, label=str, requires=("reported", "seconds"))
 
 
-def _test_images(ctx, offset: int, count: int) -> torch.Tensor:
-    """``count`` MNIST test images picked with the grader's draw ``offset``, uint8 (N, 1, 28, 28)."""
-    from data import mnist
-
-    images, _ = mnist.load("test", keep=False)
-    chosen = torch.randperm(images.shape[0], generator=ctx.generator(offset))[:count]
-    return torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1)
-
-
 def _images(g: torch.Generator, n: int) -> torch.Tensor:
     """Digit-like test inputs: mostly 0, some pixels 1, some grey."""
     on = (torch.rand(n, 1, 28, 28, generator=g) > 0.75).float()
@@ -243,8 +234,10 @@ def shapes(ctx):
 
 @graded("encode_dataset returns the encoder's code of every image, in order", points=6)
 def encode_dataset(ctx):
+    from data import mnist
+
     ctx.call("build", LATENT_SIZE, seed=ctx.seed(6), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
-    x = as_float(_test_images(ctx, 7, 250))
+    x = as_float(mnist.pick("test", 250, ctx.generator(7)))
     answer = ctx.call("encode_dataset", x, 64,
                       what="encode_dataset(model, loader) on 250 test images in batches of 64 (the last has 58)")
     direct = expect.values(answer["direct"], "model.encoder(x)", (250, LATENT_SIZE))
@@ -361,8 +354,10 @@ def gaussian_sampler(ctx):
 
 # --------------------------------------------------------------------------- training
 def _reconstruction_test(ctx, likelihood: str):
+    from data import mnist
+
     record = TRAININGS.record(ctx, likelihood)
-    images = ctx.once("test-images", lambda: _test_images(ctx, 50, RECON_IMAGES))
+    images = ctx.once("test-images", lambda: mnist.pick("test", RECON_IMAGES, ctx.generator(50)))
     error = measure.reconstruction_error(TRAININGS.box(ctx, likelihood), images, LATENT_SIZE, ctx.seed(51),
                                          f"{likelihood}-trained autoencoder")
     seconds = float(torch.as_tensor(record["seconds"]).sum())
