@@ -103,7 +103,8 @@ def grader_command(homework: str, submission: Path, folder: Path, args) -> list[
     return [sys.executable, "-m", "autograder", "grade", homework, str(submission),
             "--out", str(folder / "results.json"), "--meta", str(folder / "meta.json"),
             "--feedback", str(folder / "feedback"), "--jobs", "1", "--threads", "1",
-            "--timeout", str(args.timeout), "--seed", str(args.seed), "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
+            "--timeout", str(args.timeout), "--seed", str(args.seed), "--device", getattr(args, "device", "cpu"),
+            "--quiet"] + (["--only", args.only] if getattr(args, "only", None) else [])
 
 
 def grade_one(homework: str, entry: Entry, out_dir: Path, args, tests, print_: str | None = None) -> dict:
@@ -280,9 +281,17 @@ def batch(homework: str, submissions: Path, out_dir: Path, csv_path: Path, args,
 
 
 def main(args) -> int:
+    from .pipeline import devices
+
     if not Path(args.submissions).is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
+    if getattr(args, "scheduler", None) is None and getattr(args, "cluster", None) is None:
+        try:   # graded here: the device must be here (a cluster's workers check their own)
+            args.device = devices.resolve(getattr(args, "device", "cpu"))
+        except devices.DeviceError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     if getattr(args, "scheduler", None) or getattr(args, "cluster", None):
         from . import cluster
 

@@ -56,7 +56,15 @@ def _grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feedback", metavar="DIR",
                         help="also write the student's feedback page (feedback.html, self-contained) and the "
                              "pictures the grader drew (PNG) into DIR")
+    _device_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where the student's models train and are measured: cpu, cuda (a GPU), or auto "
+                             "(a GPU where PyTorch sees one). Scores agree within the thresholds' margins "
+                             "(default: %(default)s)")
 
 
 def _batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +81,7 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds one whole grading may take before it is stopped (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
     parser.add_argument("--only", metavar="TEXT", help="run only the tests whose name contains TEXT")
+    _device_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     cluster = parser.add_argument_group("grading on a Dask cluster (see the README's 'Grading a large course')")
     where = cluster.add_mutually_exclusive_group()

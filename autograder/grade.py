@@ -44,7 +44,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
     tests read (``timeout`` and ``seed`` are set from the arguments). When ``meta`` is a dict it
     receives what Gradescope's format has no room for: how student code failed, per kind, and what
-    the sandbox could enforce on this machine (the batch verb records it). When ``feedback`` is a
+    the sandbox could enforce on this machine, and the seconds each training of the student's
+    model took (the batch verb records it). When ``feedback`` is a
     folder, the student's feedback page (``feedback.html``, self-contained) and the pictures the
     grader drew (PNG) are written there.
     """
@@ -53,6 +54,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     tests = load_tests(homework) if tests is None else tests
     notes = ""
     isolation: dict = {}
+    trainings: dict = {}
     if limits is None or limits.isolate:  # sandboxes of other users must not read the upload
         accounts.lock_and_reap([Path(submission)])
     try:
@@ -64,7 +66,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
                               options={**(options or {}), "timeout": float(timeout), "seed": int(seed)})
                 results = run_tests(tests, ctx, progress)
-                isolation = ctx.isolation
+                isolation, trainings = ctx.isolation, ctx.trainings
                 notes = accounts.isolation_notes(isolation)
     except SubmissionError as err:
         results = failed_everywhere(tests, str(err))
@@ -78,7 +80,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
         meta.update({"homework": homework, "score": data["score"],
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
-                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb()})
+                     "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb(),
+                     "training_seconds": trainings, "device": (limits or Limits()).device})
     if out is not None:
         write_json(data, out)
     if feedback is not None:
@@ -99,6 +102,13 @@ def main(args) -> int:
             return 3
     from tqdm.auto import tqdm
 
+    from .pipeline import devices
+
+    try:
+        device = devices.resolve(getattr(args, "device", "cpu"))
+    except devices.DeviceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     tests = load_tests(args.homework)
@@ -115,7 +125,7 @@ def main(args) -> int:
         meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs}, meta=meta,
+                     options={"jobs": args.jobs, "device": device}, meta=meta, limits=Limits(device=device),
                      feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))

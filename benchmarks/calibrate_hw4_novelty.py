@@ -21,7 +21,8 @@ import torch.nn.functional as F
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
 
-from autograder.homeworks.hw4 import hidden, measure  # noqa: E402
+from autograder.homeworks.hw4 import hidden  # noqa: E402
+from autograder.pipeline import novelty  # noqa: E402
 from data import mnist  # noqa: E402
 
 
@@ -41,21 +42,21 @@ def main() -> None:
     test = torch.from_numpy(mnist.load("test")[0][:1000].copy()).unsqueeze(1).float() / 255
     print(f"copy below {hidden.COPY_DISTANCE} (at most {hidden.COPY_FRACTION_MAX:.0%} of samples); "
           f"median must be at least {hidden.MEDIAN_DISTANCE_MIN}\n")
-    quantiles("MNIST test digits (new handwriting)", measure.nearest_distances(test, train))
+    quantiles("MNIST test digits (new handwriting)", novelty.nearest_distances(test, train))
     picked = train[torch.randperm(train.shape[0])[:1000]]
-    quantiles("replayed training digits", measure.nearest_distances(picked, train))
+    quantiles("replayed training digits", novelty.nearest_distances(picked, train))
     blurred = F.avg_pool2d(F.pad(picked, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    quantiles("replayed, 3x3 blur", measure.nearest_distances(blurred, train))
+    quantiles("replayed, 3x3 blur", novelty.nearest_distances(blurred, train))
     noisy = (picked + 0.05 * torch.randn_like(picked)).clamp(0, 1)
-    quantiles("replayed, noise sd 0.05", measure.nearest_distances(noisy, train))
-    quantiles("replayed, contrast x0.8", measure.nearest_distances(picked * 0.8, train))
+    quantiles("replayed, noise sd 0.05", novelty.nearest_distances(noisy, train))
+    quantiles("replayed, contrast x0.8", novelty.nearest_distances(picked * 0.8, train))
     shifted = torch.roll(picked, 1, dims=3)
-    quantiles("replayed, shifted one pixel", measure.nearest_distances(shifted, train))
+    quantiles("replayed, shifted one pixel", novelty.nearest_distances(shifted, train))
     labels = torch.arange(10).repeat_interleave(100)
     same = picked[:1].expand(1000, -1, -1, -1)
     print(f"\nwithin-digit spread, threshold SPREAD_MIN = {hidden.SPREAD_MIN}")
-    print(f"  MNIST test digits            {float(measure.within_group_spread(test, labels).min()):.3f} (smallest digit)")
-    print(f"  a decoder that ignores z     {float(measure.within_group_spread(same, labels).max()):.3f}")
+    print(f"  MNIST test digits            {float(novelty.within_group_spread(test, labels).min()):.3f} (smallest digit)")
+    print(f"  a decoder that ignores z     {float(novelty.within_group_spread(same, labels).max()):.3f}")
     if args.train:
         from autograder.grade import grade
 

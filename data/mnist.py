@@ -110,6 +110,28 @@ def load(split: str, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return _load_part(split, "images", keep), _load_part(split, "labels", keep)
 
 
+def tensors(split: str, limit: int | None = None):
+    """The first ``limit`` examples of ``split`` (all by default) as torch tensors, for a grader
+    that measures on real digits: images uint8 (N, 1, 28, 28), 0 = background; labels int64 (N,).
+    They are copies, and the decoded arrays are not kept for later calls in this process."""
+    import torch
+
+    images, labels = load(split, keep=False)
+    limit = len(labels) if limit is None else limit
+    return (torch.from_numpy(images[:limit].copy()).unsqueeze(1),
+            torch.from_numpy(labels[:limit].astype(np.int64)))
+
+
+def pick(split: str, count: int, generator):
+    """``count`` images of ``split`` drawn without replacement with the ``torch.Generator``
+    ``generator``, in the order drawn: uint8 tensor (count, 1, 28, 28), 0 = background. A grader
+    picks its test images this way, with its own seeded generator."""
+    import torch
+
+    images, _ = tensors(split)
+    return images[torch.randperm(len(images), generator=generator)[:count]]
+
+
 class MNIST:
     """A map-style dataset over MNIST that keeps the images as uint8 and converts per batch.
 
@@ -139,17 +161,6 @@ class MNIST:
 
         index = torch.as_tensor(indices, dtype=torch.long)
         return self.images[index].unsqueeze(1).float().div_(255.0), self.labels[index]
-
-
-def pick(split: str, count: int, generator):
-    """``count`` images of ``split`` drawn without replacement with the ``torch.Generator``
-    ``generator``, in the order drawn: uint8 tensor (count, 1, 28, 28), 0 = background. A grader
-    picks its test images this way, with its own seeded generator."""
-    import torch
-
-    images, _ = load(split, keep=False)
-    chosen = torch.randperm(images.shape[0], generator=generator)[:count]
-    return torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1)
 
 
 def prepare() -> None:

@@ -190,7 +190,7 @@ def test_hw2_grading_draws_latent_arithmetic_from_the_sandbox_answer_not_from_st
 
     ctx = Context(workdir=folder, agent="", options={"seed": 0})
     toy = hidden._toy(ctx)
-    vector = torch.randn(6, generator=torch.Generator().manual_seed(hidden._seed(ctx, 151)))
+    vector = torch.randn(6, generator=ctx.generator(151))
     expected = hidden._decode(toy, hidden._encode(toy, toy["targets"]) + vector)
     redrawn = pictures.Rows([toy["targets"], expected, expected], ["image", "your compose", "expected"]).render()
     drawn = np.asarray(_image(pngs[0].read_bytes()), dtype=int)
@@ -249,8 +249,9 @@ def test_hw4_memorisation_picture_pairs_copied_samples_with_their_training_image
     import numpy as np
 
     from autograder.homeworks.hw4 import hidden
+    from data import mnist
 
-    train, _ = hidden._mnist_tensors("train", 1000)
+    train, _ = mnist.tensors("train", 1000)
     digits = torch.arange(10).repeat_interleave(hidden.SAMPLES_PER_DIGIT)
     ctx = Context(workdir=KIT_ROOT, agent="")
     ctx._cache["cvae-samples"] = ("value", (digits, train.float() / 255))

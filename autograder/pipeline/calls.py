@@ -4,18 +4,21 @@ The grader sends float32 tensors on the CPU and grades what comes back whatever 
 :func:`autograder.pipeline.expect.values`). These helpers make the call itself fair to models
 built in other ways than the reference: a model is put in eval mode before it is measured (so
 Dropout and BatchNorm behave deterministically), inputs follow the model's dtype and device (a
-float64 model gets float64 inputs), and answers come back detached, on the CPU. The student's
-files are imported when a call first needs them (:func:`student_module`), so a file that fails
-to import fails only the tests that call into it; :func:`timed_epochs` runs a training epoch by
-epoch the same way for every homework.
+float64 model gets float64 inputs), and answers come back detached, on the CPU.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import time
-from typing import Callable
 
 import torch
+
+
+def device() -> torch.device:
+    """Where the grading puts the student's models: the GPU with ``--device cuda`` (the grader sets
+    ``AEKIT_DEVICE``), else the CPU. Inputs follow a model there (:func:`fit`); answers come back."""
+    return torch.device(os.environ.get("AEKIT_DEVICE", "cpu"))
 
 
 def answer(value, what: str) -> torch.Tensor:
@@ -62,23 +65,46 @@ def fit(model, *tensors):
     return out[0] if len(out) == 1 else out
 
 
-def student_module(name: str):
-    """The student's module ``name`` (for example ``"assignment"``), imported on first use."""
-    return importlib.import_module(name)
+def with_gradients(function, weights: torch.Tensor, *inputs: torch.Tensor):
+    """``function(*inputs)`` called on copies of ``inputs`` that require gradients, and the
+    gradients of ``sum(weights * output)`` with respect to each input, detached on the CPU.
+
+    A gradient is ``None`` where none reaches that input, and all are ``None`` when the output
+    is not a tensor with a gradient and as many elements as ``weights``. The output comes back as
+    the student's function returned it (pass it through :func:`answer`)."""
+    leaves = [item.clone().requires_grad_(True) for item in inputs]
+    out = function(*leaves)
+    grads = [None] * len(leaves)
+    if isinstance(out, torch.Tensor) and out.requires_grad and out.numel() == weights.numel():
+        grads = torch.autograd.grad((out * weights.to(out).reshape(out.shape)).sum(), leaves, allow_unused=True)
+    return out, [None if g is None else g.detach().cpu() for g in grads]
 
 
-def timed_epochs(epoch: Callable[[], object], epochs: int) -> dict:
-    """Call ``epoch()`` (one epoch of the student's training) ``epochs`` times. Returns what each
-    call returned, as a number (NaN when it is none), and the seconds each took, as float64
-    tensors ``{"reported": (epochs,), "seconds": (epochs,)}``."""
+def student(module: str):
+    """The student's module ``module`` (``"assignment"``, ``"vae"``, ...), imported by the call that
+    first needs it, so that an error in the student's file fails that call with the student's lines."""
+    return importlib.import_module(module)
+
+
+def built(state: dict, key: str = "model"):
+    """``state[key]``, which an earlier call (``build``, say) made; a clear error when it failed."""
+    if key not in state:
+        raise RuntimeError(f"no {key} was built (building the {key} failed earlier)")
+    return state[key]
+
+
+def timed_epochs(step, epochs: int, loss=float) -> dict:
+    """Call ``step()`` (one epoch of the student's training) ``epochs`` times, timing each call.
+    Returns float64 tensors ``{"reported": loss(answer) of each epoch (NaN when that is not a
+    number), "seconds": each epoch's wall-clock time}``."""
     reported, seconds = [], []
     for _ in range(epochs):
         start = time.monotonic()
-        value = epoch()
+        answer = step()
         seconds.append(time.monotonic() - start)
         try:
-            reported.append(float(value))
-        except (TypeError, ValueError):
+            reported.append(float(loss(answer)))
+        except (TypeError, ValueError, KeyError, IndexError):
             reported.append(float("nan"))
     return {"reported": torch.tensor(reported, dtype=torch.float64),
             "seconds": torch.tensor(seconds, dtype=torch.float64)}

@@ -67,6 +67,7 @@ class Limits:
     disk_floor_mb: int = 1024   # stop the student's code when free disk space falls below this
     threads: int = 1            # torch threads: one per process keeps results deterministic
     isolate: bool = True        # own user (as root) and no network; False only for benchmarks
+    device: str = "cpu"         # "cuda": the student's process sees the GPU (see pipeline/devices.py)
 
 
 def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
@@ -75,9 +76,10 @@ def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
         import resource
 
         mb = 1 << 20
-        values = [("RLIMIT_AS", limits.memory_mb * mb), ("RLIMIT_CPU", limits.cpu_seconds),
-                  ("RLIMIT_FSIZE", limits.file_mb * mb), ("RLIMIT_NOFILE", limits.open_files),
-                  ("RLIMIT_CORE", 0)]
+        values = [("RLIMIT_CPU", limits.cpu_seconds), ("RLIMIT_FSIZE", limits.file_mb * mb),
+                  ("RLIMIT_NOFILE", limits.open_files), ("RLIMIT_CORE", 0)]
+        if limits.device != "cuda":  # CUDA maps far more address space than it uses; resident memory is still watched
+            values.append(("RLIMIT_AS", limits.memory_mb * mb))
         if uid is not None:  # counted per user, so only meaningful for a user of its own
             values.append(("RLIMIT_NPROC", limits.processes))
         for name, value in values:
@@ -95,8 +97,9 @@ def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
     return apply
 
 
-def child_environment(workdir: Path, threads: int) -> dict:
-    """The only variables the student's process sees."""
+def child_environment(workdir: Path, threads: int, device: str = "cpu") -> dict:
+    """The only variables the student's process sees. On the CPU (``device`` "cpu") no GPU is
+    visible to it; with "cuda" the GPU is, and ``AEKIT_DEVICE`` tells the agent to use it."""
     from data import store
 
     data_root = store.data_root()
@@ -110,7 +113,6 @@ def child_environment(workdir: Path, threads: int) -> dict:
         "PYTHONUNBUFFERED": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(workdir / ".matplotlib"),
-        "CUDA_VISIBLE_DEVICES": "",
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "AEKIT_THREADS": str(threads),
@@ -118,6 +120,10 @@ def child_environment(workdir: Path, threads: int) -> dict:
         "AEKIT_PROGRESS": "0",
         "LANG": "C.UTF-8",
     }
+    if device == "cuda":
+        env["AEKIT_DEVICE"] = "cuda"
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     env["AEKIT_CACHE"] = str(store.cache_dir().resolve())
     if data_root:
         env["AEKIT_DATA"] = data_root
@@ -173,7 +179,7 @@ class Sandbox:
         self.isolation = {"started": True, "own_user": uid is not None, "no_network": bool(flags)}
         if uid is not None:
             accounts.lock_kit()
-        env = child_environment(self.cwd, self.limits.threads)
+        env = child_environment(self.cwd, self.limits.threads, self.limits.device)
         env["PYTHONPATH"] = os.pathsep.join([str(self.cwd), str(self._runtime / "kit")])
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()

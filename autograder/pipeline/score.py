@@ -84,6 +84,8 @@ class Context:
     _cache: dict = field(default_factory=dict)
     isolation: dict = field(default_factory=dict)   # what the sandboxes that ran could enforce
     pictures: list = field(default_factory=list)    # drawn by the test now running (run_test collects them)
+    trainings: dict = field(default_factory=dict)   # seconds each student training took (its own epochs)
+    flags: set = field(default_factory=set)         # one-off events of this grading (a training harvested, ...)
 
     # The grading's settings, read the same way by every homework's tests.
     def seed(self, offset: int) -> int:
@@ -149,6 +151,13 @@ class Context:
         if box is not None:
             self._record(box)
             box.__exit__(None, None, None)
+            give_back_memory()
+
+    def drop(self, *keys: str) -> None:
+        """Forget what :meth:`once` remembered under ``keys`` (large data no later test needs)."""
+        for key in keys:
+            self._cache.pop(key, None)
+        give_back_memory()
 
     def once(self, key: str, compute: Callable):
         """Run ``compute()`` once; later calls return its value or re-raise its failure."""
@@ -167,6 +176,19 @@ class Context:
             self._record(box)
             box.__exit__(None, None, None)
         self._sandboxes.clear()
+
+
+def give_back_memory() -> None:
+    """Return the memory this grader process has freed to the system (glibc keeps freed blocks for
+    reuse otherwise), so that a student process started next has it."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def run_test(item: GradedTest, ctx: Context) -> TestResult:

@@ -7,11 +7,9 @@ holds no answers, so it may be shipped to students with the public checks.
 """
 from __future__ import annotations
 
-import time
-
 import torch
 
-from autograder.pipeline.calls import answer, answers, evaluating, fit
+from autograder.pipeline.calls import answer, answers, device, built, evaluating, fit, student, timed_epochs
 
 EXPORTS = ("select_subset", "class_labels", "split", "augment", "make_splits", "build", "forward", "encode",
            "decode", "recon_loss", "aux_loss", "attribute", "compose", "train", "reconstruct", "logits",
@@ -19,200 +17,148 @@ EXPORTS = ("select_subset", "class_labels", "split", "augment", "make_splits", "
 STATE: dict = {}
 
 
-def _data():
-    import emoji_data
-
-    return emoji_data
-
-
-def _models():
-    import autoencoder
-
-    return autoencoder
-
-
-def _assignment():
-    import assignment
-
-    return assignment
-
-
-def _tensors(value, count: int, what: str) -> list:
-    return answers(value, ("x_hat", "logits") if count == 2 else tuple(f"output {i}" for i in range(count)), what)
-
-
 # --------------------------------------------------------------------------- emoji_data.py
 def select_subset(names, keyword):
-    return answer(_data().select_subset(list(names), keyword), "select_subset")
+    return answer(student("emoji_data").select_subset(list(names), keyword), "select_subset")
 
 
 def class_labels(names, class_words):
     words = tuple(tuple(group) for group in class_words)
-    return answer(_data().class_labels(list(names), words), "class_labels")
+    return answer(student("emoji_data").class_labels(list(names), words), "class_labels")
 
 
 def split(n, seed, fractions=(0.6, 0.2, 0.2)):
-    return _tensors(_data().split_indices(n, seed, tuple(fractions)), 3, "split_indices")
+    return answers(student("emoji_data").split_indices(n, seed, tuple(fractions)), ("train", "val", "test"),
+                   "split_indices")
 
 
 def augment(images, count, seed):
-    return _tensors(_data().augment(images, count, seed), 2, "augment")
+    return answers(student("emoji_data").augment(images, count, seed), ("augmented", "source"), "augment")
 
 
 def make_splits(images, seed, sizes):
-    value = _data().make_splits(images, seed, tuple(sizes))
+    value = student("emoji_data").make_splits(images, seed, tuple(sizes))
     if not isinstance(value, dict):
         raise TypeError(f"make_splits returned {type(value).__name__}, expected a dict")
-    out = {}
+    fields = ("images", "source", "indices")
     for key in ("train", "val", "test"):
-        part = value.get(key)
-        if not isinstance(part, dict):
+        if not isinstance(value.get(key), dict) or any(field not in value[key] for field in fields):
             raise TypeError(f"make_splits(...)[{key!r}] should be a dict with 'images', 'source' and 'indices'")
-        out[key] = {}
-        for field in ("images", "source", "indices"):
-            if field not in part:
-                raise KeyError(f"make_splits(...)[{key!r}] has no {field!r}")
-            out[key][field] = answer(part[field], f"make_splits(...)[{key!r}][{field!r}]")
-    return out
+    return {key: {field: answer(value[key][field], f"make_splits(...)[{key!r}][{field!r}]") for field in fields}
+            for key in ("train", "val", "test")}
 
 
 # --------------------------------------------------------------------------- autoencoder.py
 def build(kind: str, num_classes: int = 3):
     """Build the model from ``parseArguments([])``'s defaults (kind "ae" or "aux"); describe it."""
-    models, assignment = _models(), _assignment()
-    args = assignment.parseArguments([])
+    models, args = student("autoencoder"), student("assignment").parseArguments([])
     if kind == "aux":
         model = models.AuxAutoencoder(args.latent_size, num_classes, args.width)
     else:
         model = models.ConvAutoencoder(args.latent_size, args.width)
-    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    STATE["model"], STATE["args"], STATE["kind"] = model.to(device()), args, kind
     # The grader calls forward, encode and decode; it reads no attribute of the model.
     return {"latent_size": int(args.latent_size), "width": int(args.width),
             "lam": float(args.lam), "batch_size": int(args.batch_size),
             "parameters": int(sum(p.numel() for p in model.parameters()))}
 
 
-def _model():
-    if "model" not in STATE:
-        raise RuntimeError("no model was built (building the model failed earlier)")
-    return STATE["model"]
-
-
-@torch.no_grad()
-def forward(x):
-    """The model's forward pass in eval mode: [x_hat] for the autoencoder, [x_hat, logits] for aux."""
-    model = evaluating(_model())
+def _forward(model, x) -> list:
+    """[x_hat] for the autoencoder, [x_hat, logits] for aux."""
     out = model(fit(model, x))
     if STATE["kind"] == "aux":
-        return _tensors(out, 2, "AuxAutoencoder.forward")
+        return answers(out, ("x_hat", "logits"), "AuxAutoencoder.forward")
     return [answer(out, "ConvAutoencoder.forward")]
 
 
 @torch.no_grad()
+def forward(x):
+    """The model's forward pass in eval mode."""
+    return _forward(evaluating(built(STATE)), x)
+
+
+@torch.no_grad()
 def encode(x):
-    model = evaluating(_model())
+    model = evaluating(built(STATE))
     return answer(model.encode(fit(model, x)), "encode")
 
 
 @torch.no_grad()
 def decode(z):
-    model = evaluating(_model())
+    model = evaluating(built(STATE))
     return answer(model.decode(fit(model, z)), "decode")
 
 
 def recon_loss(x_hat, x):
-    return answer(_models().reconstruction_loss(x_hat, x), "reconstruction_loss")
+    return answer(student("autoencoder").reconstruction_loss(x_hat, x), "reconstruction_loss")
 
 
 def aux_loss(x_hat, x, logits, labels, lam):
-    return answer(_models().aux_loss(x_hat, x, logits, labels, lam), "aux_loss")
+    return answer(student("autoencoder").aux_loss(x_hat, x, logits, labels, lam), "aux_loss")
 
 
-def _linear_encoder(weight, bias):
-    def encode(images):
-        return images.flatten(start_dim=1) @ weight.T + bias
-    return encode
-
-
-def _linear_decoder(weight, bias, shape):
-    def decode(codes):
-        return (codes @ weight.T + bias).view(codes.shape[0], *shape)
-    return decode
+def _linear(weight, bias, shape=None):
+    """The grader's linear encoder z = W x + b (no ``shape``) or decoder x = V z + c (to ``shape``)."""
+    def apply(batch):
+        out = batch.flatten(start_dim=1) @ weight.T + bias
+        return out if shape is None else out.view(batch.shape[0], *shape)
+    return apply
 
 
 def attribute(weight, bias, with_images, without_images):
     """attribute_vector with the grader's linear encoder z = W x + b."""
-    return answer(_models().attribute_vector(_linear_encoder(weight, bias), with_images, without_images),
-                   "attribute_vector")
+    return answer(student("autoencoder").attribute_vector(_linear(weight, bias), with_images, without_images),
+                  "attribute_vector")
 
 
 def compose(weight, bias, dec_weight, dec_bias, images, vector, strength):
     """compose with the grader's linear encoder and decoder x = V z + c."""
-    decode = _linear_decoder(dec_weight, dec_bias, tuple(images.shape[1:]))
-    return answer(_models().compose(_linear_encoder(weight, bias), decode, images, vector, strength), "compose")
+    decode = _linear(dec_weight, dec_bias, tuple(images.shape[1:]))
+    return answer(student("autoencoder").compose(_linear(weight, bias), decode, images, vector, strength), "compose")
 
 
 # --------------------------------------------------------------------------- training
-def _loader(images, labels, batch_size, seed, limit=None):
-    x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
-    if limit is not None:
-        x, labels = x[:limit], labels[:limit]
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, labels), batch_size=batch_size,
-                                       shuffle=True, generator=generator)
+def _float(images):
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
+def _loader(images, labels, batch_size, seed):
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(_float(images), labels), batch_size=batch_size,
+                                       shuffle=True, generator=torch.Generator().manual_seed(seed))
 
 
 def train(kind: str, images, labels, epochs: int, seed: int, num_classes: int = 3):
     """Build a model and call the student's ``train_epoch`` once per epoch on the grader's images."""
-    assignment = _assignment()
+    assignment = student("assignment")
     build(kind, num_classes)
     model, args = STATE["model"], STATE["args"]
     loader = _loader(images, labels, int(args.batch_size), seed)
-    reported, seconds = [], []
-    for _ in range(epochs):
-        start = time.monotonic()
-        record = assignment.train_epoch(model, loader, args, aux=(kind == "aux"))
-        seconds.append(time.monotonic() - start)
-        try:
-            reported.append(float(record["mse"]))
-        except (TypeError, ValueError, KeyError, IndexError):
-            reported.append(float("nan"))
-    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
-            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+    record = timed_epochs(lambda: assignment.train_epoch(model, loader, args, aux=(kind == "aux")), epochs,
+                          loss=lambda answer: answer["mse"])
+    return {**record, "batches": len(loader)}
 
 
 @torch.no_grad()
-def _outputs(images, batch: int = 100):
-    model = evaluating(_model())
-    recon, logits = [], []
-    for start in range(0, images.shape[0], batch):
-        x = images[start:start + batch]
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        out = model(fit(model, x))
-        if STATE["kind"] == "aux":
-            x_hat, scores = _tensors(out, 2, "AuxAutoencoder.forward")
-            logits.append(scores)
-        else:
-            x_hat = answer(out, "ConvAutoencoder.forward")
-        recon.append(x_hat)
-    return recon, logits
+def _outputs(images, batch: int = 100) -> list:
+    """The trained model's outputs (eval mode) on uint8 or float images, joined batch by batch."""
+    model = evaluating(built(STATE))
+    parts = [_forward(model, _float(images[start:start + batch])) for start in range(0, images.shape[0], batch)]
+    return [torch.cat(column) for column in zip(*parts)]
 
 
 def reconstruct(images):
-    """The trained model's reconstructions (eval mode) of uint8 or float images."""
-    recon, _ = _outputs(images)
-    return torch.cat(recon)
+    """The trained model's reconstructions."""
+    return _outputs(images)[0]
 
 
 def logits(images):
-    """The trained aux model's class scores (eval mode)."""
-    _, scores = _outputs(images)
-    return torch.cat(scores)
+    """The trained aux model's class scores."""
+    return _outputs(images)[1]
 
 
 def train_short(kind: str, seed: int):
     """Public check: two small batches of random images through ``train_epoch``; did the weights move?"""
-    assignment = _assignment()
+    assignment = student("assignment")
     build(kind)
     model, args = STATE["model"], STATE["args"]
     before = [p.detach().clone() for p in model.parameters()]

@@ -26,9 +26,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autograder.pipeline import expect, pictures
-from autograder.pipeline.isolate import StudentFailure
+from autograder.pipeline import expect, pictures, training
 from autograder.pipeline.score import Fail, Partial, graded
+from autograder.pipeline.vae import as_float
 
 from . import measure
 
@@ -36,22 +36,18 @@ EPOCHS = 20                 # the grader calls train_epoch this many times for e
 MSE_PASS = 0.032            # grader-computed test MSE per pixel for full marks ...
                             # ... falling linearly to no credit at the mean-image error
 ACCURACY_MARGIN = 0.10      # classifier accuracy above chance for full marks
-UNIT_TIMEOUT = 120.0
 ID_IMAGES = 30              # plain-coloured images whose hue identifies them (leak test)
 ID_SIZES = (60, 20, 20)
 HUE_TOLERANCE = 4.0         # degrees; the originals are 12 degrees apart
 
 
-def _seed(ctx, offset: int) -> int:
-    return int(ctx.options.get("seed", 0)) * 1000 + offset
+def _ask(ctx, method: str, *args, what: str, box=None, seed: int = 0):
+    """One quick call into the student's process (the unit tests' one unless ``box`` is given)."""
+    return (box or ctx.units).call(method, *args, what=what, seed=seed, timeout=ctx.call_timeout)
 
 
-def _units(ctx):
-    return ctx.sandbox("units")
-
-
-def _timeout(ctx) -> float:
-    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
+def _label(kind: str) -> str:
+    return "AuxAutoencoder" if kind == "aux" else "ConvAutoencoder"
 
 
 def _long(value, what: str, shape=None) -> torch.Tensor:
@@ -64,88 +60,88 @@ def _long(value, what: str, shape=None) -> torch.Tensor:
     return value.long()
 
 
+def _data(ctx) -> dict:
+    """The grader's own split and augmentation of the face emoji (uint8 images), made once."""
+    return ctx.once("data", lambda: measure.grader_data(ctx.seed(0)))
+
+
 def _real_faces(ctx, count: int) -> torch.Tensor:
     """``count`` face emoji from the grader's data, float (count, 3, 64, 64)."""
-    data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
-    return measure.as_float(data["train"]["images"][:count])
+    return as_float(_data(ctx)["train"]["images"][:count])
 
 
 # --------------------------------------------------------------------------- text
 NAMES = ["grinning face", "Face with Tongue", "person facepalming", "cat face", "face with cat ears",
          "surface", "red heart", "smiling face with heart-eyes", "CAT", "dog face", "facE", "two-faced cat",
          "kissing cat face", "weary cat", "face"]
+GROUPS = (("smiling", "joy"), ("cat",), ("heart", "face"))
 
 
 @graded("select_subset and class_labels: whole words, any case, in order", points=6)
 def subset_and_labels(ctx):
-    box = _units(ctx)
     for keyword in ("face", "cat face", "CAT"):
-        got = _long(box.call("select_subset", NAMES, keyword, timeout=_timeout(ctx),
-                             what=f"select_subset(names, {keyword!r}) on {len(NAMES)} names"),
-                    f"select_subset(names, {keyword!r})")
+        got = _long(_ask(ctx, "select_subset", NAMES, keyword, what=f"select_subset(names, {keyword!r}) on "
+                                                                    f"{len(NAMES)} names"),
+                    f"select_subset(names, {keyword!r})").tolist()
         expected = measure.select(NAMES, keyword)
-        if got.tolist() != expected:
-            chosen = [NAMES[i] for i in got.tolist() if 0 <= i < len(NAMES)]
-            raise Fail(f"select_subset(names, {keyword!r}) chose {chosen} (indices {got.tolist()}); the grader "
-                       f"expects {[NAMES[i] for i in expected]} (indices {expected}). Compare whole words "
-                       f"(name_words), ignore case, keep the words of a multi-word keyword together and in "
-                       f"order, and return the indices in increasing order.")
-    groups = (("smiling", "joy"), ("cat",), ("heart", "face"))
-    got = _long(box.call("class_labels", NAMES, groups, timeout=_timeout(ctx),
-                         what=f"class_labels(names, {groups})"), "class_labels", (len(NAMES),))
-    expected = measure.labels(NAMES, groups)
-    if not torch.equal(got, expected):
-        wrong = [f"{NAMES[i]!r}: {int(got[i])} (expected {int(expected[i])})" for i in range(len(NAMES))
-                 if got[i] != expected[i]]
-        raise Fail(f"class_labels(names, {groups}) gave wrong classes for {', '.join(wrong[:4])}. The first group "
+        if got != expected:
+            raise Fail(f"select_subset(names, {keyword!r}) chose {[NAMES[i] for i in got if 0 <= i < len(NAMES)]} "
+                       f"(indices {got}); the grader expects {[NAMES[i] for i in expected]} (indices {expected}). "
+                       f"Compare whole words (name_words), ignore case, keep the words of a multi-word keyword "
+                       f"together and in order, and return the indices in increasing order.")
+    got = _long(_ask(ctx, "class_labels", NAMES, GROUPS, what=f"class_labels(names, {GROUPS})"), "class_labels",
+                (len(NAMES),))
+    expected = measure.labels(NAMES, GROUPS)
+    wrong = [f"{name!r}: {int(g)} (expected {int(e)})" for name, g, e in zip(NAMES, got, expected) if g != e]
+    if wrong:
+        raise Fail(f"class_labels(names, {GROUPS}) gave wrong classes for {', '.join(wrong[:4])}. The first group "
                    f"with a word of the name wins; names with none of the words get class len(class_words).")
     return "select_subset and class_labels agree with the grader on tricky names."
 
 
 # --------------------------------------------------------------------------- split
+SPLIT_CASES = ((119, 3, (0.6, 0.2, 0.2)), (50, 11, (0.6, 0.2, 0.2)), (7, 1, (0.6, 0.2, 0.2)),
+               (40, 5, (0.5, 0.25, 0.25)))   # (n, seed, fractions)
+
+
 @graded("split_indices: sizes of 60/20/20, disjoint, every index once", points=8)
 def split_sizes(ctx):
-    box = _units(ctx)
-    for n, seed, fractions in ((119, 3, (0.6, 0.2, 0.2)), (50, 11, (0.6, 0.2, 0.2)), (7, 1, (0.6, 0.2, 0.2)),
-                               (40, 5, (0.5, 0.25, 0.25))):
-        parts = box.call("split", n, seed, fractions, timeout=_timeout(ctx),
-                         what=f"split_indices({n}, seed={seed}, fractions={fractions})")
+    for n, seed, fractions in SPLIT_CASES:
+        call = f"split_indices({n}, seed={seed}, fractions={fractions})"
+        parts = _ask(ctx, "split", n, seed, fractions, what=call)
+        tensors = [_long(p, f"split_indices({n}, ...)'s {name} indices")
+                   for p, name in zip(parts, ("train", "validation", "test"))]
+        everything, got = torch.cat(tensors), tuple(t.numel() for t in tensors)
         sizes = measure.split_sizes(n, fractions)
-        tensors = [_long(p, f"split_indices({n}, ...)'s {name} indices") for p, name in
-                   zip(parts, ("train", "validation", "test"))]
-        got = tuple(t.numel() for t in tensors)
-        if got != sizes:
-            raise Fail(f"split_indices({n}, seed={seed}, fractions={fractions}) gave splits of sizes {got}; "
-                       f"expected {sizes} (validation and test get round(n * fraction) each, train the rest).")
-        everything = torch.cat(tensors)
-        if everything.numel() and (everything.min() < 0 or everything.max() >= n):
-            raise Fail(f"split_indices({n}, ...) returned indices outside 0..{n - 1}.")
-        if torch.unique(everything).numel() != n:
-            raise Fail(f"split_indices({n}, ...) repeats some indices (so the splits overlap or an index is "
-                       f"missing); every index 0..{n - 1} must be in exactly one split.")
+        problems = (  # (is it wrong, the message): the first wrong one fails the test
+            (got != sizes, f"{call} gave splits of sizes {got}; expected {sizes} (validation and test get "
+                           f"round(n * fraction) each, train the rest)."),
+            (everything.numel() > 0 and bool(everything.min() < 0 or everything.max() >= n),
+             f"split_indices({n}, ...) returned indices outside 0..{n - 1}."),
+            (torch.unique(everything).numel() != n,
+             f"split_indices({n}, ...) repeats some indices (so the splits overlap or an index is missing); every "
+             f"index 0..{n - 1} must be in exactly one split."))
+        for wrong, message in problems:
+            if wrong:
+                raise Fail(message)
     return "Sizes (for example 71/24/24 of 119), disjointness and coverage are right."
 
 
 @graded("Determinism: split_indices, augment and make_splits depend on the seed only", points=6)
 def determinism(ctx):
-    box = _units(ctx)
     images = _real_faces(ctx, 6)
-    checks = (
-        ("split_indices(50, seed)", lambda s, call_seed: box.call("split", 50, s, (0.6, 0.2, 0.2), seed=call_seed,
-                                                                  timeout=_timeout(ctx), what=f"split_indices(50, {s})")),
-        ("augment(6 images, 18, seed)", lambda s, call_seed: box.call("augment", images, 18, s, seed=call_seed,
-                                                                      timeout=_timeout(ctx),
-                                                                      what=f"augment(6 images, 18, seed={s})")),
-    )
+    checks = (("split_indices(50, seed)", lambda s, call_seed: _ask(
+                  ctx, "split", 50, s, (0.6, 0.2, 0.2), seed=call_seed, what=f"split_indices(50, {s})")),
+              ("augment(6 images, 18, seed)", lambda s, call_seed: _ask(
+                  ctx, "augment", images, 18, s, seed=call_seed, what=f"augment(6 images, 18, seed={s})")))
     for what, run in checks:
-        first = run(21, _seed(ctx, 101))
-        again = run(21, _seed(ctx, 102))      # same seed, different global random state
-        other = run(22, _seed(ctx, 101))      # another seed
-        same = all(torch.equal(a, b) for a, b in zip(first, again))
-        if not same:
+        first = run(21, ctx.seed(101))
+        again = run(21, ctx.seed(102))      # same seed, different global random state
+        other = run(22, ctx.seed(101))      # another seed
+        if not all(torch.equal(a, b) for a, b in zip(first, again)):
             raise Fail(f"{what} should give the same result every time for the same seed, but it changed when "
-                       f"the global random state changed. Draw every random number from a torch.Generator seeded with the seed argument "
-                       f"(torch.Generator().manual_seed(seed)), not from the global generator.")
+                       f"the global random state changed. Draw every random number from a torch.Generator seeded "
+                       f"with the seed argument (torch.Generator().manual_seed(seed)), not from the global generator.")
         if all(torch.equal(a, b) for a, b in zip(first, other)):
             raise Fail(f"{what} gave the same result for seeds 21 and 22; the grader expects the seed to change "
                        f"the randomness.")
@@ -156,8 +152,8 @@ def determinism(ctx):
 @graded("augment: originals first, then varied copies; shapes, range, sources", points=8)
 def augment(ctx):
     images = _real_faces(ctx, 10)
-    out, source = _units(ctx).call("augment", images, 35, _seed(ctx, 110), timeout=_timeout(ctx),
-                                   what="augment(10 face emoji of shape (10, 3, 64, 64), 35, seed)")
+    out, source = _ask(ctx, "augment", images, 35, ctx.seed(110),
+                       what="augment(10 face emoji of shape (10, 3, 64, 64), 35, seed)")
     out = expect.tensor(out, "augment's images", (35, 3, 64, 64), 0.0, 1.0)
     source = _long(source, "augment's source", (35,))
     expected = torch.arange(35) % 10
@@ -176,7 +172,7 @@ def augment(ctx):
         distance = (copies - images[sources]).pow(2).mean(dim=(1, 2, 3))
         mirrored = (copies - images[sources].flip(-1)).pow(2).mean(dim=(1, 2, 3))
         return float(torch.minimum(distance, mirrored).max())
-    own, own_source = measure.augment(images, 410, _seed(ctx, 111))
+    own, own_source = measure.augment(images, 410, ctx.seed(111))
     bound = 1.5 * farthest(own[10:], own_source[10:])
     worst = farthest(out[10:], source[10:])
     if worst > bound:
@@ -191,8 +187,8 @@ def augment(ctx):
 @graded("make_splits: sizes 600/200/200 style, and no copy of a test image outside test", points=10)
 def make_splits(ctx):
     images, hues = measure.hue_images(ID_IMAGES)
-    answer = _units(ctx).call("make_splits", images, _seed(ctx, 120), ID_SIZES, timeout=_timeout(ctx),
-                              what=f"make_splits on {ID_IMAGES} plain-coloured images with sizes {ID_SIZES}")
+    answer = _ask(ctx, "make_splits", images, ctx.seed(120), ID_SIZES,
+                  what=f"make_splits on {ID_IMAGES} plain-coloured images with sizes {ID_SIZES}")
     expected_sizes = measure.split_sizes(ID_IMAGES)
     claimed = {}
     for key, size, n_indices in zip(("train", "val", "test"), ID_SIZES, expected_sizes):
@@ -234,24 +230,19 @@ def make_splits(ctx):
 
 # --------------------------------------------------------------------------- models and losses
 def _build(ctx, kind: str, num_classes: int = 3) -> dict:
-    info = _units(ctx).call("build", kind, num_classes, timeout=_timeout(ctx),
-                            what=f"building the {'AuxAutoencoder' if kind == 'aux' else 'ConvAutoencoder'} "
-                                 f"from parseArguments([])")
-    return info
+    return _ask(ctx, "build", kind, num_classes, what=f"building the {_label(kind)} from parseArguments([])")
 
 
 @graded("ConvAutoencoder: output shape equals input shape, codes (N, Z), pixels in [0, 1]", points=8)
 def ae_shapes(ctx):
     info = _build(ctx, "ae")
     z_size = info["latent_size"]
-    box = _units(ctx)
-    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(_seed(ctx, 130)))
-    (x_hat,) = box.call("forward", x, timeout=_timeout(ctx), what="the ConvAutoencoder's forward on (6, 3, 64, 64)")
+    x = torch.rand(6, 3, 64, 64, generator=ctx.generator(130))
+    (x_hat,) = _ask(ctx, "forward", x, what="the ConvAutoencoder's forward on (6, 3, 64, 64)")
     x_hat = expect.tensor(x_hat, "the ConvAutoencoder's output", tuple(x.shape), 0.0, 1.0)
-    z = expect.tensor(box.call("encode", x, timeout=_timeout(ctx), what="encode on (6, 3, 64, 64)"),
-                      "encode's codes", (6, z_size))
-    decoded = expect.tensor(box.call("decode", z, timeout=_timeout(ctx), what=f"decode on (6, {z_size})"),
-                            "decode's images", (6, 3, 64, 64), 0.0, 1.0)
+    z = expect.tensor(_ask(ctx, "encode", x, what="encode on (6, 3, 64, 64)"), "encode's codes", (6, z_size))
+    decoded = expect.tensor(_ask(ctx, "decode", z, what=f"decode on (6, {z_size})"), "decode's images",
+                            (6, 3, 64, 64), 0.0, 1.0)
     if not torch.allclose(decoded, x_hat, atol=1e-4):
         raise Fail("decode(encode(x)) differs from forward(x) in eval mode; forward should be the decoder "
                    "applied to the encoder's code.")
@@ -262,9 +253,9 @@ def ae_shapes(ctx):
 def aux_shapes(ctx):
     for classes in (3, 5):
         _build(ctx, "aux", classes)
-        x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(_seed(ctx, 131)))
-        x_hat, logits = _units(ctx).call("forward", x, timeout=_timeout(ctx),
-                                         what=f"the AuxAutoencoder's forward with C = {classes}")
+        x = torch.rand(4, 3, 64, 64, generator=ctx.generator(131))
+        x_hat, logits = _ask(ctx, "forward", x,
+                             what=f"the AuxAutoencoder's forward with C = {classes}")
         expect.tensor(x_hat, "the AuxAutoencoder's x_hat", (4, 3, 64, 64), 0.0, 1.0)
         expect.tensor(logits, f"the AuxAutoencoder's logits (C = {classes})", (4, classes))
     return "Both outputs have the right shapes (tried C = 3 and C = 5)."
@@ -272,37 +263,29 @@ def aux_shapes(ctx):
 
 @graded("reconstruction_loss and aux_loss: MSE + lambda * cross-entropy, both averaged", points=8)
 def losses(ctx):
-    box = _units(ctx)
-    g = torch.Generator().manual_seed(_seed(ctx, 140))
+    g = ctx.generator(140)
     for n in (5, 16):
         x, x_hat = torch.rand(n, 3, 64, 64, generator=g), torch.rand(n, 3, 64, 64, generator=g)
-        value = expect.scalar(box.call("recon_loss", x_hat, x, timeout=_timeout(ctx),
-                                       what=f"reconstruction_loss on {n} images"), "reconstruction_loss")
-        expected = measure.expected_recon_loss(x_hat, x)
-        if not expect.close(value, expected, rel=1e-4, abs_tol=1e-7):
-            hint = ""
-            if expect.close(value, expected * x.numel(), rel=1e-3):
-                hint = " It looks summed; average over every pixel, channel and image."
-            elif expect.close(value, expected * x[0].numel(), rel=1e-3):
-                hint = " It looks summed over each image's pixels; average over them too."
-            raise Fail(f"reconstruction_loss returned {value:.6f} on {n} images; the grader computes "
-                       f"{expected:.6f}.{hint}")
+        mse = measure.expected_recon_loss(x_hat, x)
+        value = expect.scalar(_ask(ctx, "recon_loss", x_hat, x, what=f"reconstruction_loss on {n} images"),
+                              "reconstruction_loss")
+        if not expect.close(value, mse, rel=1e-4, abs_tol=1e-7):
+            hint = expect.diagnose(value, (
+                ("It looks summed; average over every pixel, channel and image.", mse * x.numel()),
+                ("It looks summed over each image's pixels; average over them too.", mse * x[0].numel())), rel=1e-3)
+            raise Fail(f"reconstruction_loss returned {value:.6f} on {n} images; the grader computes {mse:.6f}.{hint}")
         logits = torch.randn(n, 3, generator=g) * 2
         y = torch.randint(0, 3, (n,), generator=g)
+        ce = float(F.cross_entropy(logits, y))
         for lam in (0.0, 0.7, 2.5):
-            value = expect.scalar(box.call("aux_loss", x_hat, x, logits, y, lam, timeout=_timeout(ctx),
-                                           what=f"aux_loss on {n} images with lam={lam}"), "aux_loss")
+            value = expect.scalar(_ask(ctx, "aux_loss", x_hat, x, logits, y, lam,
+                                       what=f"aux_loss on {n} images with lam={lam}"), "aux_loss")
             expected = measure.expected_aux_loss(x_hat, x, logits, y, lam)
             if not expect.close(value, expected, rel=1e-4, abs_tol=1e-7):
-                ce = float(F.cross_entropy(logits, y))
-                mse = measure.expected_recon_loss(x_hat, x)
-                hint = ""
-                if expect.close(value, mse * lam + ce, rel=1e-3):
-                    hint = " lambda weighs the wrong term: it multiplies the cross-entropy."
-                elif expect.close(value, mse + lam * ce * n, rel=1e-3):
-                    hint = " The cross-entropy looks summed over the batch; average it."
-                elif expect.close(value, mse, rel=1e-3):
-                    hint = " It matches the MSE alone: add lam * cross-entropy."
+                hint = expect.diagnose(value, (
+                    ("lambda weighs the wrong term: it multiplies the cross-entropy.", mse * lam + ce),
+                    ("The cross-entropy looks summed over the batch; average it.", mse + lam * ce * n),
+                    ("It matches the MSE alone: add lam * cross-entropy.", mse)), rel=1e-3)
                 raise Fail(f"aux_loss with lam={lam} on {n} images returned {value:.5f}; the grader computes "
                            f"{expected:.5f} (MSE {mse:.5f} + {lam} x cross-entropy {ce:.5f}).{hint}")
     return "Both losses agree with the grader (lambda = 0, 0.7 and 2.5)."
@@ -311,7 +294,7 @@ def losses(ctx):
 # --------------------------------------------------------------------------- latent arithmetic
 def _toy(ctx):
     """The grader's linear encoder z = W x + b and decoder x = V z + c on 3 x 8 x 8 images."""
-    g = torch.Generator().manual_seed(_seed(ctx, 150))
+    g = ctx.generator(150)
     d, z = 3 * 8 * 8, 6
     return {"W": torch.randn(z, d, generator=g) / 8, "b": torch.randn(z, generator=g),
             "V": torch.randn(d, z, generator=g) / 3, "c": torch.rand(d, generator=g),
@@ -327,20 +310,22 @@ def _decode(toy, z):
     return (z @ toy["V"].T + toy["c"]).view(z.shape[0], 3, 8, 8)
 
 
+def _hint(value: torch.Tensor, mistakes, atol: float) -> str:
+    """The hint of the first ``(hint, tensor)`` in ``mistakes`` that ``value`` matches, or ``""``."""
+    return next((hint for hint, wrong in mistakes if torch.allclose(value, wrong, rtol=1e-4, atol=atol)), "")
+
+
 @graded("attribute_vector: mean code with the attribute minus mean code without (linear toy model)", points=7)
 def attribute_vector(ctx):
     toy = _toy(ctx)
-    value = _units(ctx).call("attribute", toy["W"], toy["b"], toy["with"], toy["without"], timeout=_timeout(ctx),
-                             what="attribute_vector(encode, 5 images with, 7 images without) with a linear encoder")
+    value = _ask(ctx, "attribute", toy["W"], toy["b"], toy["with"], toy["without"],
+                 what="attribute_vector(encode, 5 images with, 7 images without) with a linear encoder")
     value = expect.values(value, "attribute_vector", (6,))
     expected = _encode(toy, toy["with"]).mean(0) - _encode(toy, toy["without"]).mean(0)
     if not torch.allclose(value, expected, rtol=1e-4, atol=1e-5):
-        hint = ""
-        if torch.allclose(value, -expected, rtol=1e-4, atol=1e-5):
-            hint = " It has the wrong sign: with minus without."
-        elif torch.allclose(value, _encode(toy, toy["with"]).sum(0) - _encode(toy, toy["without"]).sum(0),
-                            rtol=1e-4, atol=1e-5):
-            hint = " It looks summed; take the mean code of each group."
+        hint = _hint(value, ((" It has the wrong sign: with minus without.", -expected),
+                             (" It looks summed; take the mean code of each group.",
+                              _encode(toy, toy["with"]).sum(0) - _encode(toy, toy["without"]).sum(0))), atol=1e-5)
         raise Fail(f"With the grader's linear encoder z = W x + b, attribute_vector returned "
                    f"{[round(v, 4) for v in value.tolist()]}, expected {[round(v, 4) for v in expected.tolist()]}.{hint}")
     return "attribute_vector is exact on the grader's linear encoder."
@@ -349,12 +334,11 @@ def attribute_vector(ctx):
 @graded("compose: decode(encode(x) + strength * vector) (linear toy model)", points=7)
 def compose(ctx):
     toy = _toy(ctx)
-    vector = torch.randn(6, generator=torch.Generator().manual_seed(_seed(ctx, 151)))
+    vector = torch.randn(6, generator=ctx.generator(151))
     for strength in (1.0, 0.5, -2.0):
-        value = _units(ctx).call("compose", toy["W"], toy["b"], toy["V"], toy["c"], toy["targets"], vector, strength,
-                                 timeout=_timeout(ctx),
-                                 what=f"compose(encode, decode, 4 images, vector, strength={strength}) with a "
-                                      f"linear encoder and decoder")
+        value = _ask(ctx, "compose", toy["W"], toy["b"], toy["V"], toy["c"], toy["targets"], vector, strength,
+                     what=f"compose(encode, decode, 4 images, vector, strength={strength}) with a linear encoder "
+                          f"and decoder")
         value = expect.values(value, f"compose(..., strength={strength})", (4, 3, 8, 8))
         expected = _decode(toy, _encode(toy, toy["targets"]) + strength * vector)
         if strength == 1.0:
@@ -362,12 +346,11 @@ def compose(ctx):
                         "the grader's decode(encode(x) + vector)",
                         pictures.Rows([toy["targets"], value, expected], ["image", "your compose", "expected"]))
         if not torch.allclose(value, expected, rtol=1e-4, atol=1e-4):
-            hint = ""
-            if torch.allclose(value, _decode(toy, _encode(toy, toy["targets"])) + _decode(toy, strength * vector[None]),
-                              rtol=1e-4, atol=1e-4):
-                hint = " It looks like decode(code) + decode(vector): add in code space, then decode once."
-            elif torch.allclose(value, _decode(toy, _encode(toy, toy["targets"]) + vector), rtol=1e-4, atol=1e-4):
-                hint = " The strength is ignored: add strength * vector."
+            codes = _encode(toy, toy["targets"])
+            hint = _hint(value, (
+                (" It looks like decode(code) + decode(vector): add in code space, then decode once.",
+                 _decode(toy, codes) + _decode(toy, strength * vector[None])),
+                (" The strength is ignored: add strength * vector.", _decode(toy, codes + vector))), atol=1e-4)
             raise Fail(f"With the grader's linear encoder and decoder, compose(..., strength={strength}) differs "
                        f"from decode(encode(images) + strength * vector) by up to "
                        f"{float((value - expected).abs().max()):.4f}.{hint}")
@@ -375,68 +358,40 @@ def compose(ctx):
 
 
 # --------------------------------------------------------------------------- training
-def _start_training(ctx, kind: str) -> None:
-    """Start training ``kind`` once. With ``jobs`` >= 2 (the default) both models train side by side
-    in two processes; with 1 they train one after the other. Results are identical either way."""
-    parallel = int(ctx.options.get("jobs", 2)) >= 2
-    kinds = ("ae", "aux") if parallel else (kind,)
-    data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
-
-    def submit(k):
-        def start():
-            if not parallel:
-                for other in ("ae", "aux"):
-                    ctx.release(f"train-{other}")
-            box = ctx.sandbox(f"train-{k}")
-            box.submit("train", k, data["train"]["images"], data["train"]["labels"], EPOCHS, _seed(ctx, 200),
-                       measure.NUM_CLASSES, seed=_seed(ctx, 201), timeout=float(ctx.options.get("timeout", 1800.0)),
-                       what=f"train_epoch ({EPOCHS} epochs of the {_label(k)} on the grader's "
-                            f"{data['train']['images'].shape[0]} training images)")
-            return True
-        return start
-
-    ctx.release("units")
-    for k in kinds:
-        ctx.once(f"started-{k}", submit(k))
+def _training(ctx, kind: str) -> training.Job:
+    train = _data(ctx)["train"]
+    return training.Job(("train", kind, train["images"], train["labels"], EPOCHS, ctx.seed(200), measure.NUM_CLASSES),
+                        seed=ctx.seed(201), what=f"train_epoch ({EPOCHS} epochs of the {_label(kind)} on the "
+                                                 f"grader's {train['images'].shape[0]} training images)")
 
 
-def _label(kind: str) -> str:
-    return "AuxAutoencoder" if kind == "aux" else "ConvAutoencoder"
-
-
-def _trained(ctx, kind: str):
-    def collect():
-        _start_training(ctx, kind)
-        record = ctx.sandbox(f"train-{kind}").result()
-        if not isinstance(record, dict) or "seconds" not in record:
-            raise Fail(f"The {_label(kind)} training answered out of turn.")
-        return record
-    return ctx.once(f"trained-{kind}", collect)
+# The autoencoder first: with ``jobs=1`` its tests run, and its process ends, before the other trains.
+TRAININGS = training.Trainings(("ae", "aux"), _training, epochs=EPOCHS, label=_label)
 
 
 def _test_mse(ctx, kind: str) -> tuple[float, float]:
     def compute():
-        _trained(ctx, kind)
-        data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
+        TRAININGS.record(ctx, kind)
+        data = _data(ctx)
         test = data["test"]["images"]
-        x_hat = ctx.sandbox(f"train-{kind}").call("reconstruct", test, timeout=_timeout(ctx),
-                                                  what=f"the trained {_label(kind)} on the grader's "
-                                                       f"{test.shape[0]} test images")
+        x_hat = _ask(ctx, "reconstruct", test, box=TRAININGS.box(ctx, kind),
+                     what=f"the trained {_label(kind)} on the grader's {test.shape[0]} test images")
         x_hat = expect.values(x_hat, f"the trained {_label(kind)}'s reconstructions", tuple(test.shape), 0.0, 1.0)
-        return measure.mse(x_hat, measure.as_float(test)), measure.mean_image_mse(data["train"]["images"], test)
+        return measure.mse(x_hat, as_float(test)), measure.mean_image_mse(data["train"]["images"], test)
     return ctx.once(f"test-mse-{kind}", compute)
 
 
 @graded("Training: test MSE (grader's own test split) <= 0.032 after 20 epochs", points=14)
 def test_mse(ctx):
     error, baseline = _test_mse(ctx, "ae")
-    test = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))["test"]["images"][:10]
+    test = _data(ctx)["test"]["images"][:10]
     ctx.picture("Test images (top) and your autoencoder's reconstructions (bottom)",
-                lambda: pictures.Rows([test, ctx.sandbox("train-ae").call("reconstruct", test, timeout=_timeout(ctx),
-                                                                         what="the reconstructions for the pictures")],
+                lambda: pictures.Rows([test, _ask(ctx, "reconstruct", test, box=TRAININGS.box(ctx, "ae"),
+                                                  what="the reconstructions for the pictures")],
                                       ["test image", "reconstruction"]))
     ctx.picture("Training loss", lambda: pictures.Curves(
-        {"train_epoch reported (training MSE)": _trained(ctx, "ae")["reported"].tolist()}, ylabel="MSE per pixel",
+        {"train_epoch reported (training MSE)": TRAININGS.record(ctx, "ae")["reported"].tolist()},
+        ylabel="MSE per pixel",
         points={"the grader's test MSE": (EPOCHS, error)}))
     if error <= MSE_PASS:
         return (f"The autoencoder's MSE per pixel on the grader's 200 test images is {error:.4f} (<= {MSE_PASS}); "
@@ -452,15 +407,14 @@ def test_mse(ctx):
 @graded("Auxiliary classifier: accuracy clearly above chance (grader-computed from logits)", points=10)
 def aux_accuracy(ctx):
     def compute():
-        _trained(ctx, "aux")
-        data = ctx.once("data", lambda: measure.grader_data(_seed(ctx, 0)))
-        box = ctx.sandbox("train-aux")
+        TRAININGS.record(ctx, "aux")
+        data = _data(ctx)
         results = {}
         for key, images, y in (("fresh", data["fresh"]["images"], data["fresh"]["labels"]),
                                ("held-out", torch.cat([data["val"]["images"], data["test"]["images"]]),
                                 torch.cat([data["val"]["labels"], data["test"]["labels"]]))):
-            scores = box.call("logits", images, timeout=_timeout(ctx),
-                              what=f"the trained AuxAutoencoder's logits on {images.shape[0]} images")
+            scores = _ask(ctx, "logits", images, box=TRAININGS.box(ctx, "aux"),
+                          what=f"the trained AuxAutoencoder's logits on {images.shape[0]} images")
             scores = expect.values(scores, "the AuxAutoencoder's logits", (images.shape[0], measure.NUM_CLASSES))
             results[key] = (measure.accuracy(scores, y), measure.majority(y))
         results["emoji"] = len(data["indices"]["train"])
@@ -481,32 +435,10 @@ def aux_accuracy(ctx):
                           f"and that lam (parseArguments) is not too small.")
 
 
-@graded("Training time: each training finishes within the time limit", points=4)
-def training_time(ctx):
-    limit = float(ctx.options.get("timeout", 1800.0))
-    lines, earned = [], 0.0
-    for kind in ("ae", "aux"):
-        try:
-            seconds = float(torch.as_tensor(_trained(ctx, kind)["seconds"]).sum())
-            lines.append(f"The {_label(kind)} trained {EPOCHS} epochs in about {seconds:.0f} s (limit {limit:.0f} s).")
-            earned += 0.5
-        except StudentFailure as err:
-            if err.kind == "timeout":
-                lines.append(f"The {_label(kind)} did not finish {EPOCHS} epochs within {limit:.0f} s.")
-            else:
-                lines.append(f"The {_label(kind)} training did not complete (see the training tests for why).")
-        except Fail:
-            lines.append(f"The {_label(kind)} training did not complete (see the training tests for why).")
-    if earned == 1.0:
-        return "\n".join(lines)
-    if earned == 0.0:
-        raise Fail("\n".join(lines))
-    return Partial(earned, "\n".join(lines))
+training_time = TRAININGS.time_test(4)
 
 
 UNIT_TESTS = [subset_and_labels, split_sizes, determinism, augment, make_splits, ae_shapes, aux_shapes, losses,
               attribute_vector, compose]
-# The autoencoder's test comes before the classifier's, so that with ``jobs=1`` the first process
-# can be let go before the second trains.
 TRAINING_TESTS = [test_mse, aux_accuracy, training_time]
 TESTS = UNIT_TESTS + TRAINING_TESTS

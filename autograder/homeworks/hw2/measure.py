@@ -13,6 +13,8 @@ import re
 import torch
 import torch.nn.functional as F
 
+from autograder.pipeline.vae import as_float
+
 KEYWORD = "face"
 SIZES = (600, 200, 200)
 FRACTIONS = (0.6, 0.2, 0.2)
@@ -99,10 +101,6 @@ def augment(images: torch.Tensor, count: int, seed: int):
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def as_float(images: torch.Tensor) -> torch.Tensor:
-    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
 
 
 def grader_data(seed: int) -> dict:

@@ -7,11 +7,12 @@ shipped to students with the public checks.
 """
 from __future__ import annotations
 
-import time
+import json
+from pathlib import Path
 
 import torch
 
-from autograder.pipeline.calls import answer, answers, evaluating, fit
+from autograder.pipeline.calls import answer, answers, device, evaluating, fit, timed_epochs, with_gradients
 
 EXPORTS = ("reparametrize", "loss", "one_hot", "build", "forward", "encode", "decode", "train",
            "train_short", "trained_samples")
@@ -29,15 +30,8 @@ def _student():
 def reparametrize(mu, logvar, weights):
     """z = reparametrize(mu, logvar), and the gradients of sum(weights * z) w.r.t. mu and logvar."""
     vae, _ = _student()
-    mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
-    z = vae.reparametrize(mu, logvar)
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"reparametrize returned {type(z).__name__}, expected a tensor")
-    grads = [None, None]
-    if z.requires_grad and z.numel() == weights.numel():
-        grads = list(torch.autograd.grad((z * weights.to(z).reshape(z.shape)).sum(), [mu, logvar],
-                                         allow_unused=True))
-    return {"z": answer(z, "reparametrize"), "grad_mu": grads[0], "grad_logvar": grads[1]}
+    z, (grad_mu, grad_logvar) = with_gradients(vae.reparametrize, weights, mu, logvar)
+    return {"z": answer(z, "reparametrize"), "grad_mu": grad_mu, "grad_logvar": grad_logvar}
 
 
 def loss(x_hat, x, mu, logvar):
@@ -59,7 +53,7 @@ def build(kind: str):
         model = vae.CVAE(args.input_size, num_classes=NUM_CLASSES, latent_size=args.latent_size)
     else:
         model = vae.VAE(args.input_size, latent_size=args.latent_size)
-    STATE["model"], STATE["args"], STATE["kind"] = model, args, kind
+    STATE["model"], STATE["args"], STATE["kind"] = model.to(device()), args, kind
     return {"latent_size": int(args.latent_size), "input_size": int(args.input_size),
             "parameters": int(sum(p.numel() for p in model.parameters()))}
 
@@ -99,17 +93,8 @@ def train(kind: str, epochs: int, seed: int, batch_size: int = 128):
     build(kind)
     model, args = STATE["model"], STATE["args"]
     loader = mnist.loader("train", batch_size=batch_size, shuffle=True, seed=seed)
-    reported, seconds = [], []
-    for _ in range(epochs):
-        start = time.monotonic()
-        value = assignment.train_vae(model, loader, args, is_cvae=(kind == "cvae"))
-        seconds.append(time.monotonic() - start)
-        try:
-            reported.append(float(value))
-        except (TypeError, ValueError):
-            reported.append(float("nan"))
-    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
-            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+    record = timed_epochs(lambda: assignment.train_vae(model, loader, args, is_cvae=(kind == "cvae")), epochs)
+    return {**record, "batches": len(loader)}
 
 
 def train_short(kind: str, seed: int):
@@ -135,9 +120,6 @@ def trained_samples(per_digit: int, seed: int):
     options it was trained with), else with ``parseArguments([])``'s. Returns ``{"found": False}``
     when there is no checkpoint, else the raw images (N, ...) and the requested digits (N,).
     """
-    import json
-    from pathlib import Path
-
     vae, assignment = _student()
     folder = Path(assignment.__file__).resolve().parent
     weights = folder / "checkpoints" / "cvae.pt"
@@ -152,7 +134,7 @@ def trained_samples(per_digit: int, seed: int):
         pass
     model = vae.CVAE(input_size, num_classes=NUM_CLASSES, latent_size=latent_size)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    model.eval()
+    evaluating(model)
     g = torch.Generator().manual_seed(seed)
     digits = torch.arange(NUM_CLASSES).repeat_interleave(per_digit)
     z = torch.randn(digits.shape[0], latent_size, generator=g)

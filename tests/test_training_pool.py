@@ -1,0 +1,104 @@
+"""The core's training pool (autograder/pipeline/training.py): side by side or one after the other,
+the harvest that ends a student process before the grader's heavy work, and the time test. The
+student processes here are stand-ins that record what they are asked; the real sandboxes are
+exercised by every homework's grading tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.pipeline import training
+from autograder.pipeline.isolate import StudentFailure
+from autograder.pipeline.score import Context, Fail, run_test
+
+
+class Box:
+    def __init__(self, log, label, answer):
+        self.log, self.label, self.answer = log, label, answer
+        self.isolation = {}
+
+    def submit(self, *call, seed, timeout, what):
+        self.log.append(("submit", self.label, call, seed))
+
+    def result(self):
+        self.log.append(("result", self.label))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+    def call(self, method, *args, **kwargs):
+        self.log.append(("call", self.label, method))
+        return method
+
+    def __exit__(self, *exc):
+        self.log.append(("end", self.label))
+
+
+class Ctx(Context):
+    """A grading context whose student processes are :class:`Box` stand-ins."""
+
+    def __init__(self, answers, **options):
+        super().__init__(Path("."), "agent", options=options)
+        self.log, self.answers = [], answers
+
+    def sandbox(self, label):
+        if label not in self._sandboxes:
+            self._sandboxes[label] = Box(self.log, label, self.answers.get(label))
+        return self._sandboxes[label]
+
+
+def _pool(harvest=None):
+    return training.Trainings(("a", "b"), lambda ctx, kind: training.Job(("train", kind), ctx.seed(7), f"train {kind}"),
+                              epochs=3, harvest=harvest)
+
+
+GOOD = {"train-a": {"seconds": torch.tensor([1.0, 2.0])}, "train-b": {"seconds": 4.5}}
+
+
+def test_two_jobs_train_side_by_side_and_one_job_one_after_the_other():
+    ctx = Ctx(GOOD, jobs=2, seed=1)
+    _pool().record(ctx, "a")
+    assert [e[:2] for e in ctx.log[:2]] == [("submit", "train-a"), ("submit", "train-b")]
+    assert ctx.log[0][3] == 1007   # the job's own seed, from the grading's seed
+    ctx = Ctx(GOOD, jobs=1)
+    pool = _pool()
+    pool.record(ctx, "a")
+    pool.record(ctx, "b")
+    assert [e[:2] for e in ctx.log] == [("submit", "train-a"), ("result", "train-a"), ("end", "train-a"),
+                                        ("submit", "train-b"), ("result", "train-b")]
+    assert ctx.trainings == {"a": 3.0, "b": 4.5}
+
+
+def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again():
+    def harvest(ctx, kind):
+        ctx.once(f"codes-{kind}", lambda: pool.box(ctx, kind).call("encode"))
+        pool.record(ctx, kind)   # a harvest may read the record again without looping
+
+    pool = _pool(harvest)
+    ctx = Ctx(GOOD, jobs=2)
+    pool.record(ctx, "a")
+    pool.record(ctx, "a")
+    assert ("call", "train-a", "encode") in ctx.log and ctx.log[-1] == ("end", "train-a")
+    assert ctx.log.count(("call", "train-a", "encode")) == 1
+    assert ctx.once("codes-a", lambda: "asked again") == "encode"   # remembered
+    with pytest.raises(RuntimeError, match="ended after its harvest"):
+        pool.box(ctx, "a")
+
+
+def test_a_failed_training_fails_its_tests_and_the_time_test_counts_the_other():
+    answers = {"train-a": StudentFailure("it crashed", kind="crash"), "train-b": {"seconds": 2.0}}
+    test = _pool().time_test(points=4)
+    result = run_test(test, Ctx(answers, jobs=2))
+    assert result.score == 2.0 and "did not complete" in result.output and "B trained 3 epochs" in result.output
+    timeout = {"train-a": StudentFailure("slow", kind="timeout"), "train-b": StudentFailure("slow", kind="timeout")}
+    result = run_test(test, Ctx(timeout, jobs=2, timeout=60))
+    assert result.score == 0.0 and "within 60 s" in result.output
+    assert run_test(test, Ctx(GOOD, jobs=1)).score == 4.0
+
+
+def test_an_answer_out_of_turn_is_a_failure_not_a_crash():
+    ctx = Ctx({"train-a": "not a record", "train-b": {"seconds": 1.0}}, jobs=2)
+    with pytest.raises(Fail, match="answered out of turn"):
+        _pool().record(ctx, "a")
