@@ -23,7 +23,8 @@ everything the tests will need (through functions cached with ``ctx.once``, so e
 own value or failure). It runs as soon as the training is recorded; the student's process is then
 ended, so that the grader's heavy measurements (a classifier, a search of the training set) never
 share the machine with a student process. A harvest must not draw pictures (they belong to the
-test that shows them). Asking an ended process for more is a bug in the homework's tests, and is
+test that shows them), and each function it calls must record the training (``record``) before
+its ``ctx.once``: recording is what starts the harvest. Asking an ended process for more is a bug in the homework's tests, and is
 reported as such.
 """
 from __future__ import annotations
