@@ -116,6 +116,16 @@ def test_loader_is_reproducible_with_a_seed():
     assert first == again and first != other
 
 
+def test_pick_draws_distinct_images_in_the_generators_order():
+    import torch
+
+    picked = mnist.pick("test", 40, torch.Generator().manual_seed(3))
+    order = torch.randperm(10000, generator=torch.Generator().manual_seed(3))[:40]
+    assert picked.dtype == torch.uint8 and tuple(picked.shape) == (40, 1, 28, 28)
+    assert np.array_equal(picked[:, 0].numpy(), mnist.load("test")[0][order.numpy()])
+    assert not torch.equal(picked, mnist.pick("test", 40, torch.Generator().manual_seed(4)))
+
+
 def test_missing_mnist_is_one_clear_message_not_a_traceback(tmp_path):
     """With every place empty and no download allowed, a homework sees instructions only."""
     env = dict(os.environ, AEKIT_CACHE=str(tmp_path / "cache"), AEKIT_DATA=str(tmp_path / "nothing"),

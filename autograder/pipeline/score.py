@@ -119,6 +119,11 @@ class Context:
         """The student process the unit tests call (ended when the trainings start)."""
         return self.sandbox("units")
 
+    def call(self, method: str, *args, what: str, seed: int = 0, **kwargs):
+        """One quick call of the agent's ``method`` in the :attr:`units` process (``what`` names it
+        in feedback; ``seed`` is set before it runs), limited to :attr:`call_timeout` seconds."""
+        return self.units.call(method, *args, what=what, seed=seed, timeout=self.call_timeout, **kwargs)
+
     def _record(self, box: Sandbox) -> None:
         if box.isolation.get("started"):
             for key, value in box.isolation.items():

@@ -7,11 +7,9 @@ answers, so it may be shipped to students with the public checks.
 """
 from __future__ import annotations
 
-import time
-
 import torch
 
-from autograder.pipeline.calls import answer, evaluating, fit
+from autograder.pipeline.calls import answer, built, evaluating, fit, student, timed_epochs
 
 EXPORTS = ("gaussian_nll", "bernoulli_nll", "bernoulli_gradient", "build", "forward", "encode", "decode",
            "encode_dataset", "sample_uniform", "sample_gaussian", "train", "train_short")
@@ -19,36 +17,18 @@ INPUT_SIZE = 28 * 28
 STATE: dict = {}
 
 
-def _likelihoods():
-    import likelihoods
-
-    return likelihoods
-
-
-def _autoencoder():
-    import autoencoder
-
-    return autoencoder
-
-
-def _assignment():
-    import assignment
-
-    return assignment
-
-
 def gaussian_nll(x, mean, sigma):
-    return answer(_likelihoods().gaussian_nll(x, mean, sigma), "gaussian_nll")
+    return answer(student("likelihoods").gaussian_nll(x, mean, sigma), "gaussian_nll")
 
 
 def bernoulli_nll(x, p):
-    return answer(_likelihoods().bernoulli_nll(x, p), "bernoulli_nll")
+    return answer(student("likelihoods").bernoulli_nll(x, p), "bernoulli_nll")
 
 
 def bernoulli_gradient(x, p):
     """bernoulli_nll(x, p) and the gradient of its sum with respect to p (None when it has none)."""
     p = p.clone().requires_grad_(True)
-    value = _likelihoods().bernoulli_nll(x, p)
+    value = student("likelihoods").bernoulli_nll(x, p)
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"bernoulli_nll returned {type(value).__name__}, expected a torch tensor")
     grad = None
@@ -60,58 +40,52 @@ def bernoulli_gradient(x, p):
 def build(latent_size: int):
     """Build ``Autoencoder(784, latent_size)``. The grader calls its ``encoder`` and ``decoder``
     and reads no other attribute."""
-    model = _autoencoder().Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size)
     STATE["model"] = model
     return {"parameters": int(sum(p.numel() for p in model.parameters()))}
 
 
-def _model():
-    if "model" not in STATE:
-        raise RuntimeError("no model was built (building the model failed earlier)")
-    return STATE["model"]
-
-
 @torch.no_grad()
 def forward(x):
-    model = evaluating(_model())
+    model = evaluating(built(STATE))
     return answer(model(fit(model, x)), "the autoencoder's forward")
 
 
 @torch.no_grad()
 def encode(x):
-    model = evaluating(_model())
+    model = evaluating(built(STATE))
     return answer(model.encoder(fit(model, x)), "the encoder")
 
 
 @torch.no_grad()
 def decode(z):
-    model = evaluating(_model())
+    model = evaluating(built(STATE))
     return answer(model.decoder(fit(model, z)), "the decoder")
 
 
 def encode_dataset(images, batch_size: int):
     """The student's ``encode_dataset`` on a loader over ``images``, and the encoder applied to
     all of them at once (for the grader to compare)."""
-    model = _model()
+    model = built(STATE)
     dataset = torch.utils.data.TensorDataset(images, torch.zeros(images.shape[0], dtype=torch.long))
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    codes = _autoencoder().encode_dataset(model, loader)
+    codes = student("autoencoder").encode_dataset(model, loader)
     return {"codes": answer(codes, "encode_dataset"), "direct": encode(images)}
 
 
 def sample_uniform(codes, num_samples: int):
-    return answer(_autoencoder().sample_uniform(codes, num_samples), "sample_uniform")
+    return answer(student("autoencoder").sample_uniform(codes, num_samples), "sample_uniform")
 
 
 def sample_gaussian(codes, num_samples: int):
-    return answer(_autoencoder().sample_gaussian(codes, num_samples), "sample_gaussian")
+    return answer(student("autoencoder").sample_gaussian(codes, num_samples), "sample_gaussian")
 
 
 def _build_for_training(likelihood: str, latent_size: int):
-    assignment = _assignment()
+    assignment = student("assignment")
     args = assignment.parseArguments(["--likelihood", likelihood])
     args.latent_size, args.input_size = latent_size, INPUT_SIZE
-    model = _autoencoder().Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size)
     STATE["model"] = model
     return assignment, args, model
 
@@ -123,17 +97,7 @@ def train(likelihood: str, epochs: int, seed: int, latent_size: int, batch_size:
 
     assignment, args, model = _build_for_training(likelihood, latent_size)
     loader = mnist.loader("train", batch_size=batch_size, shuffle=True, seed=seed)
-    reported, seconds = [], []
-    for _ in range(epochs):
-        start = time.monotonic()
-        value = assignment.train_autoencoder(model, loader, args)
-        seconds.append(time.monotonic() - start)
-        try:
-            reported.append(float(value))
-        except (TypeError, ValueError):
-            reported.append(float("nan"))
-    return {"reported": torch.tensor(reported, dtype=torch.float64), "batches": len(loader),
-            "seconds": torch.tensor(seconds, dtype=torch.float64)}
+    return {**timed_epochs(lambda: assignment.train_autoencoder(model, loader, args), epochs), "batches": len(loader)}
 
 
 def train_short(likelihood: str, seed: int, latent_size: int = 16):

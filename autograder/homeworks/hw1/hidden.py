@@ -10,9 +10,10 @@ import math
 
 import torch
 
-from autograder.pipeline import expect, pictures
+from autograder.pipeline import expect, pictures, training
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
+from autograder.pipeline.vae import as_float
 
 from . import measure
 
@@ -31,24 +32,14 @@ RECON_ZERO = 50.0
 RECON_IMAGES = 5000
 LIKELIHOODS = ("gaussian", "bernoulli")
 SIGMAS = (1.0, 0.3, 2.5)  # the Gaussian tests use sigma = 1 and two other values
-UNIT_TIMEOUT = 120.0
 
 
-def _seed(ctx, offset: int) -> int:
-    return int(ctx.options.get("seed", 0)) * 1000 + offset
-
-
-def _units(ctx):
-    return ctx.sandbox("units")
-
-
-def _timeout(ctx) -> float:
-    """Seconds allowed for one quick call into student code (not a training run)."""
-    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
-
-
-def _generator(ctx, offset: int) -> torch.Generator:
-    return torch.Generator().manual_seed(_seed(ctx, offset))
+TRAININGS = training.Trainings(
+    LIKELIHOODS,
+    lambda ctx, kind: training.Job(("train", kind, EPOCHS, ctx.seed(40), LATENT_SIZE), seed=ctx.seed(41),
+                                   what=f"train_autoencoder ({EPOCHS} epochs with the {kind} NLL on the MNIST "
+                                        "training set)"),
+    epochs=EPOCHS, label=str, requires=("reported", "seconds"))
 
 
 def _images(g: torch.Generator, n: int) -> torch.Tensor:
@@ -68,34 +59,31 @@ def _first(t: torch.Tensor) -> float:
 
 # --------------------------------------------------------------------------- likelihoods
 def _gaussian(ctx, x, mean, sigma, n):
-    value = _units(ctx).call("gaussian_nll", x, mean, sigma, timeout=_timeout(ctx),
-                             what=f"gaussian_nll(x, mean, sigma={sigma:g}) on {n} images of shape (1, 28, 28)")
+    value = ctx.call("gaussian_nll", x, mean, sigma,
+                     what=f"gaussian_nll(x, mean, sigma={sigma:g}) on {n} images of shape (1, 28, 28)")
     return expect.values(value, f"gaussian_nll(x, mean, sigma={sigma:g})", (n,))
 
 
 @graded("gaussian_nll: its constant is (D/2) log(2 pi sigma^2), as torch.distributions says (sigma = 1 and "
         "sigma != 1)", points=12)
 def gaussian_constant(ctx):
-    mean = torch.rand(6, 1, 28, 28, generator=_generator(ctx, 1))
+    mean = torch.rand(6, 1, 28, 28, generator=ctx.generator(1))
     for sigma in SIGMAS:
         value = _gaussian(ctx, mean.clone(), mean, sigma, 6)
         expected = torch.full((6,), measure.gaussian_constant(mean, sigma), dtype=torch.float64)
-        distribution = measure.gaussian_nll_distribution(mean, mean, sigma)
-        assert _close(expected, distribution)  # the grader's two references agree
+        assert _close(expected, measure.gaussian_nll_distribution(mean, mean, sigma))  # the two references agree
         if _close(value, expected):
             continue
         got, want, d = _first(value), float(expected[0]), 784
-        hint = ""
-        if abs(got) < 1e-3:
-            hint = " Your value is 0: the constant term (D/2) log(2 pi sigma^2) is missing."
-        elif math.isclose(got, 0.5 * d * math.log(2 * math.pi), rel_tol=1e-4):
-            hint = " It is the constant for sigma = 1: the constant must use sigma, log(2 pi sigma^2)."
-        elif math.isclose(got, 0.5 * d * math.log(2 * math.pi * sigma), rel_tol=1e-4):
-            hint = " It uses log(2 pi sigma); the variance is sigma^2: log(2 pi sigma^2)."
-        elif math.isclose(got * d, want, rel_tol=1e-4):
-            hint = " It looks averaged over pixels: sum over the D pixels instead."
-        elif math.isclose(got, d * math.log(2 * math.pi * sigma ** 2), rel_tol=1e-4):
-            hint = " It is twice the right value: the constant is HALF of D log(2 pi sigma^2)."
+        hint = " Your value is 0: the constant term (D/2) log(2 pi sigma^2) is missing." if abs(got) < 1e-3 else \
+            expect.diagnose(got, (
+                ("It is the constant for sigma = 1: the constant must use sigma, log(2 pi sigma^2).",
+                 0.5 * d * math.log(2 * math.pi)),
+                ("It uses log(2 pi sigma); the variance is sigma^2: log(2 pi sigma^2).",
+                 0.5 * d * math.log(2 * math.pi * sigma)),
+                ("It looks averaged over pixels: sum over the D pixels instead.", want / d),
+                ("It is twice the right value: the constant is HALF of D log(2 pi sigma^2).",
+                 d * math.log(2 * math.pi * sigma ** 2))), rel=1e-4)
         raise Fail(f"With x equal to the mean, the squared error is 0 and the NLL is only its constant. For "
                    f"sigma = {sigma:g} on 6 images of D = 784 pixels, gaussian_nll returned {got:.4f} for the first "
                    f"image; -log N(x; x, sigma^2 I) = (D/2) log(2 pi sigma^2) = {want:.4f} (torch.distributions.Normal "
@@ -106,7 +94,7 @@ def gaussian_constant(ctx):
 @graded("gaussian_nll minus its constant equals ||x - mean||^2 / (2 sigma^2) (sigma = 1 and sigma != 1)",
         points=12)
 def gaussian_squared_error(ctx):
-    g = _generator(ctx, 2)
+    g = ctx.generator(2)
     x = _images(g, 8)
     mean = torch.rand(8, 1, 28, 28, generator=g) * 0.98 + 0.01
     for sigma in SIGMAS:
@@ -115,23 +103,17 @@ def gaussian_squared_error(ctx):
         difference = value.double() - constant.double()
         error = measure.squared_error(x, mean)
         expected = error / (2 * sigma ** 2)
-        distribution = (measure.gaussian_nll_distribution(x, mean, sigma)
-                        - measure.gaussian_nll_distribution(mean, mean, sigma))
-        assert _close(expected, distribution)
+        assert _close(expected, measure.gaussian_nll_distribution(x, mean, sigma)
+                      - measure.gaussian_nll_distribution(mean, mean, sigma))
         if _close(difference, expected):
             continue
-        ratio = float((difference / expected).mean())
-        hint = ""
-        for factor, text in ((sigma ** 2, "You divide by 2, not by 2 sigma^2: sigma is ignored in the squared-error "
-                                          "term."),
-                             (sigma, "You divide by 2 sigma; the variance is sigma^2: divide by 2 sigma^2."),
-                             (2.0, "The factor 1/2 is missing: divide by 2 sigma^2."),
-                             (2 * sigma ** 2, "Divide the squared error by 2 sigma^2."),
-                             (1 / 784, "It looks averaged over pixels: sum over the D pixels instead."),
-                             (-1.0, "The sign is wrong: the NLL grows with the squared error.")):
-            if math.isclose(ratio, factor, rel_tol=1e-3):
-                hint = " " + text
-                break
+        hint = expect.diagnose(float((difference / expected).mean()), (   # the ratio to the right term
+            ("You divide by 2, not by 2 sigma^2: sigma is ignored in the squared-error term.", sigma ** 2),
+            ("You divide by 2 sigma; the variance is sigma^2: divide by 2 sigma^2.", sigma),
+            ("The factor 1/2 is missing: divide by 2 sigma^2.", 2.0),
+            ("Divide the squared error by 2 sigma^2.", 2 * sigma ** 2),
+            ("It looks averaged over pixels: sum over the D pixels instead.", 1 / 784),
+            ("The sign is wrong: the NLL grows with the squared error.", -1.0)), rel=1e-3)
         raise Fail(f"gaussian_nll(x, mean, sigma) - gaussian_nll(mean, mean, sigma) should be the squared-error "
                    f"term ||x - mean||^2 / (2 sigma^2) (what torch.distributions.Normal gives too). For "
                    f"sigma = {sigma:g} and the first of 8 images, ||x - mean||^2 = {_first(error):.3f}, so the "
@@ -141,7 +123,7 @@ def gaussian_squared_error(ctx):
 
 
 def _bernoulli(ctx, x, p, n, what):
-    value = _units(ctx).call("bernoulli_nll", x, p, timeout=_timeout(ctx), what=f"bernoulli_nll(x, p) on {n} {what}")
+    value = ctx.call("bernoulli_nll", x, p, what=f"bernoulli_nll(x, p) on {n} {what}")
     return expect.values(value, "bernoulli_nll(x, p)", (n,))
 
 
@@ -163,7 +145,7 @@ def _bernoulli_hint(value: torch.Tensor, x: torch.Tensor, p: torch.Tensor) -> st
 @graded("bernoulli_nll equals -log Bernoulli(x; p) (torch.distributions, binary x) and the binary "
         "cross-entropy (grey x), summed over pixels", points=12)
 def bernoulli_values(ctx):
-    g = _generator(ctx, 3)
+    g = ctx.generator(3)
     binary = (torch.rand(7, 1, 28, 28, generator=g) > 0.7).float()
     grey = _images(g, 7)
     p = torch.rand(7, 1, 28, 28, generator=g) * 0.98 + 0.01
@@ -183,13 +165,13 @@ def bernoulli_values(ctx):
 @graded("bernoulli_nll stays finite, with finite gradients, when p is exactly 0 or 1 where the pixel agrees",
         points=4)
 def bernoulli_saturated(ctx):
-    g = _generator(ctx, 4)
+    g = ctx.generator(4)
     x = (torch.rand(5, 1, 28, 28, generator=g) > 0.7).float()
     p = torch.rand(5, 1, 28, 28, generator=g) * 0.9 + 0.05
     saturated = torch.rand(5, 1, 28, 28, generator=g) > 0.5
     p = torch.where(saturated, x, p)   # exactly 0 or 1, and right, on about half the pixels
-    answer = _units(ctx).call("bernoulli_gradient", x, p, timeout=_timeout(ctx),
-                              what="bernoulli_nll(x, p) and its gradient, with p exactly 0 or 1 on some pixels")
+    answer = ctx.call("bernoulli_gradient", x, p,
+                      what="bernoulli_nll(x, p) and its gradient, with p exactly 0 or 1 on some pixels")
     value = expect.values(answer["value"], "bernoulli_nll(x, p)", (5,), finite=False)
     if not bool(torch.isfinite(value).all()):
         raise Fail("With p exactly 0 where x = 0 (or exactly 1 where x = 1), bernoulli_nll returned "
@@ -213,53 +195,36 @@ def bernoulli_saturated(ctx):
 @graded("Autoencoder and NLL shapes: (N, 1, 28, 28) -> codes (N, 16) -> images in [0, 1]; NLLs (N,) also for "
         "(N, 784) inputs", points=8)
 def shapes(ctx):
-    box = _units(ctx)
-    g = _generator(ctx, 5)
-    problems, checks = [], 4
+    g, problems, checks = ctx.generator(5), [], 4
 
-    def attempt(label, action):
+    def check(label, action) -> bool:
         try:
             action()
+            return True
         except (Fail, StudentFailure) as err:
-            text = err.feedback if isinstance(err, StudentFailure) else str(err)
-            problems.append(f"- {label}: {text}")
+            problems.append(f"- {label}: {err.feedback if isinstance(err, StudentFailure) else err}")
+            return False
 
-    def model():
-        return box.call("build", LATENT_SIZE, timeout=_timeout(ctx), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
-
-    def forward():
-        x = torch.rand(5, 1, 28, 28, generator=g)
-        expect.tensor(box.call("forward", x, timeout=_timeout(ctx), what="model(x) on 5 images"),
-                      "model(x)", (5, 1, 28, 28), 0.0, 1.0)
-
-    def encoder():
-        x = torch.rand(5, 1, 28, 28, generator=g)
-        expect.tensor(box.call("encode", x, timeout=_timeout(ctx), what="model.encoder(x) on 5 images"),
-                      "model.encoder(x)", (5, LATENT_SIZE))
-
-    def decoder():
-        z = torch.randn(7, LATENT_SIZE, generator=g) * 3
-        expect.tensor(box.call("decode", z, timeout=_timeout(ctx), what=f"model.decoder(z) on 7 codes of size {LATENT_SIZE}"),
-                      "model.decoder(z)", (7, 1, 28, 28), 0.0, 1.0)
+    def output(name, inputs, what, shape, *bounds):   # draws its inputs only when the check runs
+        return lambda: expect.tensor(ctx.call(name, inputs(), what=what), what.split(" on ")[0], shape, *bounds)
 
     def flat():
         x = (torch.rand(3, 784, generator=g) > 0.5).float()
         p = torch.rand(3, 784, generator=g) * 0.9 + 0.05
         for name, args in (("gaussian_nll", (x, p, 0.5)), ("bernoulli_nll", (x, p))):
-            value = box.call(name, *args, timeout=_timeout(ctx), what=f"{name} on images of shape (3, 784)")
+            value = ctx.call(name, *args, what=f"{name} on images of shape (3, 784)")
             expect.tensor(value, f"{name} on inputs of shape (3, 784)", (3,))
 
-    try:
-        model()
-    except (Fail, StudentFailure) as err:
-        text = err.feedback if isinstance(err, StudentFailure) else str(err)
-        problems += [f"- building the model: {text}", "- encoder: not checked (no model)",
-                     "- decoder: not checked (no model)"]
+    if check("building the model", lambda: ctx.call("build", LATENT_SIZE,
+                                                    what=f"Autoencoder(784, latent_size={LATENT_SIZE})")):
+        images = lambda: torch.rand(5, 1, 28, 28, generator=g)
+        check("forward", output("forward", images, "model(x) on 5 images", (5, 1, 28, 28), 0.0, 1.0))
+        check("encoder", output("encode", images, "model.encoder(x) on 5 images", (5, LATENT_SIZE)))
+        check("decoder", output("decode", lambda: torch.randn(7, LATENT_SIZE, generator=g) * 3,
+                                f"model.decoder(z) on 7 codes of size {LATENT_SIZE}", (7, 1, 28, 28), 0.0, 1.0))
     else:
-        attempt("forward", forward)
-        attempt("encoder", encoder)
-        attempt("decoder", decoder)
-    attempt("the NLLs on flattened images (sum over every dimension but the first)", flat)
+        problems += ["- encoder: not checked (no model)", "- decoder: not checked (no model)"]
+    check("the NLLs on flattened images (sum over every dimension but the first)", flat)
     if not problems:
         return "The autoencoder and both NLLs have the right shapes."
     if len(problems) == checks:
@@ -271,13 +236,9 @@ def shapes(ctx):
 def encode_dataset(ctx):
     from data import mnist
 
-    box = _units(ctx)
-    box.call("build", LATENT_SIZE, seed=_seed(ctx, 6), timeout=_timeout(ctx),
-             what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
-    images, _ = mnist.load("test", keep=False)
-    chosen = torch.randperm(images.shape[0], generator=_generator(ctx, 7))[:250]
-    x = measure.as_float(torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1))
-    answer = box.call("encode_dataset", x, 64, timeout=_timeout(ctx),
+    ctx.call("build", LATENT_SIZE, seed=ctx.seed(6), what=f"Autoencoder(784, latent_size={LATENT_SIZE})")
+    x = as_float(mnist.pick("test", 250, ctx.generator(7)))
+    answer = ctx.call("encode_dataset", x, 64,
                       what="encode_dataset(model, loader) on 250 test images in batches of 64 (the last has 58)")
     direct = expect.values(answer["direct"], "model.encoder(x)", (250, LATENT_SIZE))
     codes = answer["codes"]
@@ -292,28 +253,30 @@ def encode_dataset(ctx):
     return "encode_dataset gives model.encoder's code for all 250 images, in order."
 
 
-def _synthetic_codes(ctx, offset: int, n: int) -> torch.Tensor:
-    """Codes with different scales and offsets per dimension, skewed, and correlated."""
-    g = _generator(ctx, offset)
+SAMPLES = 20000
+
+
+def _sampled(ctx, sampler: str, offset: int, n: int):
+    """``sampler`` fitted to ``n`` codes of the grader's draw ``offset`` (codes with different scales
+    and offsets per dimension, skewed, and correlated) and asked for SAMPLES codes with the seed
+    ``offset + 1``: the codes and the samples, in float64."""
+    g = ctx.generator(offset)
     base = torch.randn(n, LATENT_SIZE, generator=g, dtype=torch.float64)
     base[:, ::3] = base[:, ::3].exp()  # skewed dimensions
     mixing = torch.eye(LATENT_SIZE, dtype=torch.float64) + 0.6 * torch.randn(LATENT_SIZE, LATENT_SIZE, generator=g,
                                                                               dtype=torch.float64)
     scales = torch.exp(torch.linspace(-2, 2, LATENT_SIZE, dtype=torch.float64))
     offsets = torch.randn(LATENT_SIZE, generator=g, dtype=torch.float64) * 5
-    return ((base @ mixing) * scales + offsets).float()
-
-
-SAMPLES = 20000
+    codes = ((base @ mixing) * scales + offsets).float()
+    answer = ctx.call(sampler, codes, SAMPLES, seed=ctx.seed(offset + 1),
+                      what=f"{sampler}(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
+    return codes.double(), expect.values(answer, f"{sampler}(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
 
 
 @graded("sample_uniform: codes uniform within the per-dimension bounds of the training codes", points=10)
 def uniform_sampler(ctx):
-    codes = _synthetic_codes(ctx, 8, 3000)
-    answer = _units(ctx).call("sample_uniform", codes, SAMPLES, seed=_seed(ctx, 9), timeout=_timeout(ctx),
-                              what=f"sample_uniform(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
-    samples = expect.values(answer, f"sample_uniform(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
-    low, high = codes.double().min(dim=0).values, codes.double().max(dim=0).values
+    codes, samples = _sampled(ctx, "sample_uniform", 8, 3000)
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
     width = high - low
     slack = 1e-5 * width + 1e-6
     below, above = samples < low - slack, samples > high + slack
@@ -355,11 +318,7 @@ def uniform_sampler(ctx):
 
 @graded("sample_gaussian: fresh samples whose mean and full covariance match the training codes'", points=10)
 def gaussian_sampler(ctx):
-    codes = _synthetic_codes(ctx, 10, 4000)
-    answer = _units(ctx).call("sample_gaussian", codes, SAMPLES, seed=_seed(ctx, 11), timeout=_timeout(ctx),
-                              what=f"sample_gaussian(codes, {SAMPLES}) with codes of shape {tuple(codes.shape)}")
-    samples = expect.values(answer, f"sample_gaussian(codes, {SAMPLES})", (SAMPLES, LATENT_SIZE)).double()
-    data = codes.double()
+    data, samples = _sampled(ctx, "sample_gaussian", 10, 4000)
     mean, std = data.mean(dim=0), data.std(dim=0)
     shift = ((samples.mean(dim=0) - mean) / std).abs()
     if float(shift.max()) > 0.05:
@@ -394,62 +353,21 @@ def gaussian_sampler(ctx):
 
 
 # --------------------------------------------------------------------------- training
-def _start_training(ctx, likelihood: str) -> None:
-    """Start training ``likelihood`` (once). With the ``jobs`` option at 2 or more (the default)
-    both models train side by side in two processes; with 1 they train one after the other, each
-    in a fresh process, which halves peak memory. Results are identical either way."""
-    parallel = int(ctx.options.get("jobs", 2)) >= 2
-    kinds = LIKELIHOODS if parallel else (likelihood,)
-
-    def submit(kind):
-        def start():
-            if not parallel:
-                for other in LIKELIHOODS:
-                    ctx.release(f"train-{other}")
-            box = ctx.sandbox(f"train-{kind}")
-            box.submit("train", kind, EPOCHS, _seed(ctx, 40), LATENT_SIZE, seed=_seed(ctx, 41),
-                       timeout=float(ctx.options.get("timeout", 1800.0)),
-                       what=f"train_autoencoder ({EPOCHS} epochs with the {kind} NLL on the MNIST training set)")
-            return True
-        return start
-
-    ctx.release("units")
-    for kind in kinds:
-        ctx.once(f"started-{kind}", submit(kind))
-
-
-def _trained(ctx, likelihood: str):
-    def collect():
-        _start_training(ctx, likelihood)
-        record = ctx.sandbox(f"train-{likelihood}").result()
-        if not isinstance(record, dict) or "reported" not in record or "seconds" not in record:
-            raise Fail(f"The {likelihood} training answered out of turn.")
-        return record
-    return ctx.once(f"trained-{likelihood}", collect)
-
-
-def _test_images(ctx):
-    """RECON_IMAGES MNIST test images the grader picks with its own seed, uint8 (N, 1, 28, 28)."""
-    def pick():
-        from data import mnist
-
-        images, _ = mnist.load("test", keep=False)
-        chosen = torch.randperm(images.shape[0], generator=_generator(ctx, 50))[:RECON_IMAGES]
-        return torch.from_numpy(images[chosen.numpy()].copy()).unsqueeze(1)
-    return ctx.once("test-images", pick)
-
-
 def _reconstruction_test(ctx, likelihood: str):
-    record = _trained(ctx, likelihood)
-    error = measure.reconstruction_error(ctx.sandbox(f"train-{likelihood}"), _test_images(ctx), LATENT_SIZE,
-                                         _seed(ctx, 51), f"{likelihood}-trained autoencoder")
+    from data import mnist
+
+    record = TRAININGS.record(ctx, likelihood)
+    images = ctx.once("test-images", lambda: mnist.pick("test", RECON_IMAGES, ctx.generator(50)))
+    error = measure.reconstruction_error(TRAININGS.box(ctx, likelihood), images, LATENT_SIZE, ctx.seed(51),
+                                         f"{likelihood}-trained autoencoder")
     seconds = float(torch.as_tensor(record["seconds"]).sum())
     losses = [v / max(int(record["batches"]), 1) for v in torch.as_tensor(record["reported"]).tolist()]
     reported = ", ".join(f"{v:.1f}" for v in losses)
+    pictured = lambda: ctx.once(f"pictured-{likelihood}", lambda: _pictured(ctx, likelihood, images))
     ctx.picture(f"Test images (top) and their reconstructions by your {likelihood}-trained autoencoder (bottom)",
-                lambda: pictures.Rows(_pictured(ctx, likelihood)[:2], ["test image", "reconstruction"]))
+                lambda: pictures.Rows(pictured()[:2], ["test image", "reconstruction"]))
     ctx.picture("Your decoder on random codes from sample_uniform (top) and sample_gaussian (bottom)",
-                lambda: pictures.Rows(_pictured(ctx, likelihood)[2:], ["uniform codes", "Gaussian codes"]))
+                lambda: pictures.Rows(pictured()[2:], ["uniform codes", "Gaussian codes"]))
     ctx.picture("Training loss", pictures.Curves({"train_autoencoder reported (per image)": losses}))
     if error < RECON_PASS:
         return (f"Trained with the {likelihood} NLL for {EPOCHS} epochs ({seconds:.0f} s), your autoencoder "
@@ -465,32 +383,26 @@ def _reconstruction_test(ctx, likelihood: str):
                    f"architecture in the Autoencoder docstring.")
 
 
-def _pictured(ctx, likelihood: str):
+def _pictured(ctx, likelihood: str, images: torch.Tensor):
     """For the feedback's pictures: 12 test images, their reconstructions, and decodes of 12 codes
     from each of the student's samplers fitted to the test images' codes (all from the sandbox)."""
-    def compute():
-        box, seed = ctx.sandbox(f"train-{likelihood}"), _seed(ctx, 52)
-        x = measure.as_float(_test_images(ctx))
-        codes = box.call("encode", x, seed=seed, timeout=_timeout(ctx), what="the encoder on the test images")
-        call = lambda *a: box.call(*a, seed=seed, timeout=_timeout(ctx), what=f"{a[0]} for the feedback's pictures")
-        return (x[:12], call("decode", codes[:12]), call("decode", call("sample_uniform", codes, 12)),
-                call("decode", call("sample_gaussian", codes, 12)))
-    return ctx.once(f"pictured-{likelihood}", compute)
+    box, x = TRAININGS.box(ctx, likelihood), as_float(images)
+    call = lambda *a, what=None: box.call(*a, seed=ctx.seed(52), timeout=ctx.call_timeout,
+                                          what=what or f"{a[0]} for the feedback's pictures")
+    codes = call("encode", x, what="the encoder on the test images")
+    return (x[:12], call("decode", codes[:12]), call("decode", call("sample_uniform", codes, 12)),
+            call("decode", call("sample_gaussian", codes, 12)))
 
 
-@graded("Gaussian-trained autoencoder: test reconstruction error ||x - x_hat||^2 < 15 per image after 5 epochs",
-        points=13)
-def gaussian_training(ctx):
-    return _reconstruction_test(ctx, "gaussian")
-
-
-@graded("Bernoulli-trained autoencoder: test reconstruction error ||x - x_hat||^2 < 15 per image after 5 epochs",
-        points=13)
-def bernoulli_training(ctx):
-    return _reconstruction_test(ctx, "bernoulli")
+def _training_test(likelihood: str):
+    @graded(f"{likelihood.capitalize()}-trained autoencoder: test reconstruction error ||x - x_hat||^2 < "
+            f"{RECON_PASS:g} per image after {EPOCHS} epochs", points=13)
+    def training_test(ctx):
+        return _reconstruction_test(ctx, likelihood)
+    return training_test
 
 
 UNIT_TESTS = [gaussian_constant, gaussian_squared_error, bernoulli_values, bernoulli_saturated, shapes,
               encode_dataset, uniform_sampler, gaussian_sampler]
-TRAINING_TESTS = [gaussian_training, bernoulli_training]
+gaussian_training, bernoulli_training = TRAINING_TESTS = [_training_test(k) for k in LIKELIHOODS]
 TESTS = UNIT_TESTS + TRAINING_TESTS

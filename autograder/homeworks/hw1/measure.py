@@ -10,6 +10,7 @@ import torch
 
 from autograder.pipeline import expect
 from autograder.pipeline.score import Fail
+from autograder.pipeline.vae import as_float
 
 IMAGE = (1, 28, 28)
 
@@ -54,11 +55,6 @@ def bernoulli_nll_distribution(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor
     """The same NLL from ``torch.distributions.Bernoulli`` (for binary x)."""
     bernoulli = torch.distributions.Bernoulli(probs=p.double(), validate_args=False)
     return -per_image(bernoulli.log_prob(x.double()))
-
-
-def as_float(images: torch.Tensor) -> torch.Tensor:
-    """Images as float32 in [0, 1] (uint8 images are divided by 255)."""
-    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
 
 
 def reconstruction_error(box, images: torch.Tensor, latent_size: int, seed: int, label: str,
