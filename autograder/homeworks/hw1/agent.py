@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline.calls import answer, built, evaluating, fit, student, timed_epochs
+from autograder.pipeline.calls import answer, built, device, evaluating, fit, student, timed_epochs
 
 EXPORTS = ("gaussian_nll", "bernoulli_nll", "bernoulli_gradient", "build", "forward", "encode", "decode",
            "encode_dataset", "sample_uniform", "sample_gaussian", "train", "train_short")
@@ -40,7 +40,7 @@ def bernoulli_gradient(x, p):
 def build(latent_size: int):
     """Build ``Autoencoder(784, latent_size)``. The grader calls its ``encoder`` and ``decoder``
     and reads no other attribute."""
-    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size).to(device())
     STATE["model"] = model
     return {"parameters": int(sum(p.numel() for p in model.parameters()))}
 
@@ -85,7 +85,7 @@ def _build_for_training(likelihood: str, latent_size: int):
     assignment = student("assignment")
     args = assignment.parseArguments(["--likelihood", likelihood])
     args.latent_size, args.input_size = latent_size, INPUT_SIZE
-    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size)
+    model = student("autoencoder").Autoencoder(INPUT_SIZE, latent_size=latent_size).to(device())
     STATE["model"] = model
     return assignment, args, model
 
