@@ -155,6 +155,9 @@ def judge_negative_elbo(value: float, x_hat, x, mu, logvar, *, call: str, name: 
     if not expect.close(value, expected, rel=1e-4):
         bce, kl = float(bce_sum(x_hat, x)) / n, float(kl_sum(mu, logvar)) / n
         hint = expect.diagnose(value, mistakes.loss_mistakes(x_hat, x, mu, logvar, name))
+        if not hint and abs(value) < bce / 50:   # far below any per-image BCE: some mean over pixels
+            hint = (f" It looks averaged over pixels: sum the BCE over the {x[0].numel()} pixels of each image "
+                    "(reduction='sum').")
         raise Fail(f"On {n} images {call} returned {value:.4f}; the grader computes {expected:.4f} "
                    f"(BCE {bce:.4f} + KL {kl:.4f} per image).{hint}")
 

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from autograder.pipeline.calls import answer, fit
+from autograder.pipeline.calls import answer, answers, built, evaluating, fit, student, with_gradients
 
 EXPORTS = ("sample", "loss", "probe", "build", "encode", "decode", "interpolate", "grid", "pairs", "train",
            "train_short")
@@ -24,105 +24,71 @@ NARROW = 60.0  # logvar - 60: a standard deviation of exp(-30), about 1e-13
 STATE: dict = {}
 
 
-def _student():
-    import assignment
-    import vae
-
-    return vae, assignment
-
-
-def _tensor(value, what: str) -> torch.Tensor:
-    """:func:`answer`, and a list of tensors (of images, say) stacked into one."""
+def _images(value, what: str) -> torch.Tensor:
+    """:func:`answer`, and a list of image tensors stacked into one."""
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
         return torch.stack([v.detach().cpu() for v in value])
     return answer(value, what)
 
 
-def _pair(value, what: str) -> list:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{what} must return a tuple of two tensors, got {type(value).__name__}"
-                        + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
-    return [_tensor(v, what) for v in value]
-
-
 def sample(mu, logvar, weights):
     """z = sample(mu, logvar), and the gradients of sum(weights * z) w.r.t. mu and logvar."""
-    vae, _ = _student()
-    mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
-    z = vae.sample(mu, logvar)
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"sample returned {type(z).__name__}, expected a tensor")
-    grads = [None, None]
-    if z.requires_grad and z.numel() == weights.numel():
-        grads = list(torch.autograd.grad((z * weights.to(z).reshape(z.shape)).sum(), [mu, logvar],
-                                         allow_unused=True))
-    return {"z": _tensor(z, "sample"), "grad_mu": grads[0], "grad_logvar": grads[1]}
+    z, (grad_mu, grad_logvar) = with_gradients(student("vae").sample, weights, mu, logvar)
+    return {"z": answer(z, "sample"), "grad_mu": grad_mu, "grad_logvar": grad_logvar}
 
 
 def loss(x, x_hat, mu, logvar):
-    vae, _ = _student()
-    return _tensor(vae.vae_loss(x, x_hat, mu, logvar), "vae_loss")
+    """The student's ``vae_loss(x, x_hat, mu, logvar)`` (the handout's argument order)."""
+    return answer(student("vae").vae_loss(x, x_hat, mu, logvar), "vae_loss")
 
 
 def _networks(latent_dim: int):
-    vae, _ = _student()
+    vae = student("vae")
     encoder, decoder = vae.Encoder(latent_dim), vae.Decoder(latent_dim)
     for net, name in ((encoder, "Encoder"), (decoder, "Decoder")):
         if not isinstance(net, torch.nn.Module):
             raise TypeError(f"{name}({latent_dim}) is a {type(net).__name__}, not an nn.Module")
-    return encoder, decoder
+    return evaluating(encoder, decoder), decoder
 
 
 def _encode(encoder, x):
-    out = encoder(fit(encoder, x))
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise TypeError(f"Encoder.forward must return a tuple (mu, logvar), got {type(out).__name__}")
-    return [_tensor(v, "Encoder.forward") for v in out]
+    return answers(encoder(fit(encoder, x)), ("mu", "logvar"), "Encoder.forward")
 
 
 @torch.no_grad()
 def probe(latent_dim: int, x, z):
     """Fresh ``Encoder(latent_dim)`` and ``Decoder(latent_dim)``: [mu, logvar] of x, decoder(z)."""
     encoder, decoder = _networks(latent_dim)
-    encoder.eval()
-    decoder.eval()
-    return _encode(encoder, x) + [_tensor(decoder(fit(decoder, z)), "Decoder.forward")]
+    return _encode(encoder, x) + [answer(decoder(fit(decoder, z)), "Decoder.forward")]
 
 
 def build(latent_dim: int):
     """Build the encoder and decoder the other steps use; report the number of parameters."""
     encoder, decoder = _networks(latent_dim)
-    encoder.eval()
-    decoder.eval()
     STATE.update(encoder=encoder, decoder=decoder, latent_dim=latent_dim)
     return {"latent_dim": int(latent_dim),
             "parameters": int(sum(p.numel() for p in list(encoder.parameters()) + list(decoder.parameters())))}
 
 
 def _models():
-    if "encoder" not in STATE:
-        raise RuntimeError("no model was built (building Encoder and Decoder failed earlier)")
-    STATE["encoder"].eval()
-    STATE["decoder"].eval()
-    return STATE["encoder"], STATE["decoder"]
+    return evaluating(built(STATE, "encoder"), built(STATE, "decoder")), STATE["decoder"]
 
 
 @torch.no_grad()
 def encode(x):
     """[mu, logvar] of the built encoder on x (N, 28, 28)."""
-    encoder, _ = _models()
-    return _encode(encoder, x)
+    return _encode(_models()[0], x)
 
 
 @torch.no_grad()
 def decode(z):
     _, decoder = _models()
-    return _tensor(decoder(fit(decoder, z)), "Decoder.forward")
+    return answer(decoder(fit(decoder, z)), "Decoder.forward")
 
 
 def interpolate(A, B, narrow: bool = False):
     """``create_interpolates(A, B, encoder, decoder)``, and the codes the decoder was given."""
-    _, assignment = _student()
+    assignment = student("assignment")
     encoder, decoder = _models()
     codes = []
 
@@ -145,20 +111,20 @@ def interpolate(A, B, narrow: bool = False):
         for handle in handles:
             handle.remove()
     found = [c for c in codes if c.shape[1] == STATE["latent_dim"]]
-    return {"images": _tensor(images, "create_interpolates"), "codes": torch.cat(found) if found else None}
+    return {"images": _images(images, "create_interpolates"), "codes": torch.cat(found) if found else None}
 
 
 def grid(A, B, seed: int):
     """``interpolation_grid(A, B, ...)`` and, from the same random state, each row made by
     ``create_interpolates`` on its own."""
-    _, assignment = _student()
+    assignment = student("assignment")
     encoder, decoder = _models()
     with torch.no_grad():
         torch.manual_seed(seed)
-        whole = _tensor(assignment.interpolation_grid(A.clone(), B.clone(), encoder, decoder),
+        whole = _images(assignment.interpolation_grid(A.clone(), B.clone(), encoder, decoder),
                         "interpolation_grid")
         torch.manual_seed(seed)
-        rows = [_tensor(assignment.create_interpolates(A[r].clone(), B[r].clone(), encoder, decoder),
+        rows = [_images(assignment.create_interpolates(A[r].clone(), B[r].clone(), encoder, decoder),
                         "create_interpolates") for r in range(A.shape[0])]
     shapes = {tuple(r.shape) for r in rows}
     return {"grid": whole, "rows": torch.stack(rows) if len(shapes) == 1 else None,
@@ -167,9 +133,12 @@ def grid(A, B, seed: int):
 
 def pairs(kind: str, seed: int):
     """``same_digit_pairs(seed)`` or ``different_digit_pairs(seed)``: [A, B]."""
-    _, assignment = _student()
+    assignment = student("assignment")
     function = assignment.same_digit_pairs if kind == "same" else assignment.different_digit_pairs
-    return _pair(function(seed), function.__name__)
+    value = function(seed)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return [_images(v, function.__name__) for v in value]
+    return answers(value, ("A", "B"), function.__name__)   # names what is wrong
 
 
 def _optimizer(encoder, decoder, learning_rate: float):
@@ -187,7 +156,7 @@ def train(epochs: int, seed: int, latent_dim: int = 20, batch_size: int = 128, l
     """Build a model and call the student's ``train`` for ``epochs`` epochs on the grader's loader."""
     from data import mnist
 
-    vae, _ = _student()
+    vae = student("vae")
     build(latent_dim)
     encoder, decoder = STATE["encoder"], STATE["decoder"]
     optimizer = _optimizer(encoder, decoder, learning_rate)
@@ -204,7 +173,7 @@ def train_short(seed: int, latent_dim: int = 20):
     """Public check: one epoch of two small batches through ``train``; did the parameters move?"""
     from data import mnist
 
-    vae, _ = _student()
+    vae = student("vae")
     build(latent_dim)
     encoder, decoder = STATE["encoder"], STATE["decoder"]
     parameters = list(encoder.parameters()) + list(decoder.parameters())

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect, mistakes, pictures
+from autograder.pipeline import expect, pictures, vae
+from autograder.pipeline.training import Job, Trainings
 from autograder.pipeline.score import Fail, Partial, graded
 
 from . import measure
@@ -30,114 +31,61 @@ LATENT_DIM = 20           # the grader builds Encoder(20) and Decoder(20)
 EPOCHS = 10               # the grader calls train(..., num_epochs=10)
 NELBO_PASS = 120.0        # test-set negative ELBO per image for full credit ...
 NELBO_ZERO = 200.0        # ... falling linearly to no credit here (an untrained model is about 545)
-UNIT_TIMEOUT = 120.0
 IMAGE_ATOL = 1e-4         # pixels compared between two decodes of the same codes
 ENDPOINT_ATOL = 1e-6      # the end images must be the originals, up to float rounding
 WEIGHT_ATOL = 1e-3        # interpolation weights read off the recorded codes
 OFF_LINE_TOL = 1e-3       # distance of a decoded code from the line of the means, relative to |mu_B - mu_A|
-
-
-def _seed(ctx, offset: int) -> int:
-    return int(ctx.options.get("seed", 0)) * 1000 + offset
-
-
-def _units(ctx):
-    return ctx.sandbox("units")
-
-
-def _timeout(ctx) -> float:
-    """Seconds allowed for one quick call into student code (not the training run)."""
-    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
+TRAININGS = Trainings(
+    ("vae",),
+    lambda ctx, kind: Job(("train", EPOCHS, ctx.seed(70), LATENT_DIM), seed=ctx.seed(71),
+                          what=f"train(encoder, decoder, train_loader, optimizer, num_epochs={EPOCHS}) on the MNIST "
+                               f"training set"),
+    epochs=EPOCHS)
 
 
 def _call(ctx, method, *args, what, seed=0):
-    return _units(ctx).call(method, *args, what=what, seed=seed, timeout=_timeout(ctx))
-
-
-def _test_set():
-    from data import mnist
-
-    images, labels = mnist.load("test", keep=False)
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype("int64"))
+    return ctx.units.call(method, *args, what=what, seed=seed, timeout=ctx.call_timeout)
 
 
 def _test_images(ctx):
-    return ctx.once("test-set", _test_set)
+    """The MNIST test set: uint8 images (N, 28, 28) and int64 labels (N,)."""
+    def load():
+        from data import mnist
+
+        images, labels = mnist.tensors("test")
+        return images[:, 0], labels
+    return ctx.once("test-set", load)
 
 
 # --------------------------------------------------------------------------- units
-def _sample_answer(ctx):
-    def compute():
-        g = torch.Generator().manual_seed(_seed(ctx, 1))
-        mu = torch.randn(4096, 20, generator=g) * 2
-        logvar = torch.rand(4096, 20, generator=g) * 3 - 2
-        weights = torch.rand(4096, 20, generator=g) + 0.5
-        answer = _call(ctx, "sample", mu, logvar, weights, seed=_seed(ctx, 2),
-                       what="sample(mu, logvar) with mu and logvar of shape (4096, 20)")
-        z = expect.values(answer["z"], "sample's z", (4096, 20))
-        return mu, logvar, weights, z, answer
-    return ctx.once("sample", compute)
-
-
 @graded("sample: z = mu + exp(logvar / 2) * noise, with gradients into mu and logvar", points=6)
 def sample(ctx):
-    mu, logvar, weights, z, answer = _sample_answer(ctx)
-    eps = (z - mu) / torch.exp(0.5 * logvar)
-    mean, std = float(eps.mean()), float(eps.std())
-    if abs(mean) > 0.05 or abs(std - 1) > 0.05:
-        raise Fail(f"(z - mu) / exp(logvar / 2) should look like standard normal noise, but it has mean {mean:.3f} "
-                   f"and standard deviation {std:.3f}. Use sigma = exp(0.5 * logvar) (not logvar, not exp(logvar)) "
-                   f"and epsilon = torch.randn_like(mu).")
-    if abs(float(torch.corrcoef(torch.stack([eps[:, 0], eps[:, 1]]))[0, 1])) > 0.1:
-        raise Fail("The noise of different latent dimensions is correlated; draw a fresh epsilon for every entry.")
-    grad_mu, grad_logvar = answer.get("grad_mu"), answer.get("grad_logvar")
-    if grad_mu is None or grad_logvar is None:
-        missing = " and ".join(n for n, g in (("mu", grad_mu), ("logvar", grad_logvar)) if g is None)
-        raise Fail(f"No gradient reaches {missing}: compute z from mu and logvar with torch operations "
-                   "(no .detach(), no torch.no_grad(), no numpy).")
-    grad_mu = expect.values(grad_mu, "the gradient of mu", (4096, 20))
-    grad_logvar = expect.values(grad_logvar, "the gradient of logvar", (4096, 20))
-    if not torch.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
-        raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
-    if not torch.allclose(grad_logvar, 0.5 * (z - mu) * weights, rtol=1e-3, atol=1e-4):
-        raise Fail("d z / d logvar should be 0.5 * sigma * epsilon; check that sigma = exp(0.5 * logvar).")
+    mu, logvar, weights = vae.reparametrize_inputs(ctx.generator(1), 4096, LATENT_DIM)
+    answer = _call(ctx, "sample", mu, logvar, weights, seed=ctx.seed(2),
+                   what="sample(mu, logvar) with mu and logvar of shape (4096, 20)")
+    z = expect.values(answer["z"], "sample's z", (4096, LATENT_DIM))
+    mean, std = vae.judge_noise(z, mu, logvar)
+    vae.judge_gradients(answer.get("grad_mu"), answer.get("grad_logvar"), z, mu, logvar, weights)
     return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}; gradients are right."
-
-
-def _loss_inputs(ctx, n: int, offset: int):
-    g = torch.Generator().manual_seed(_seed(ctx, offset))
-    x = (torch.rand(n, 28, 28, generator=g) > 0.7).float() * torch.rand(n, 28, 28, generator=g)
-    x_hat = torch.rand(n, 28, 28, generator=g) * 0.98 + 0.01
-    mu = torch.randn(n, 20, generator=g)
-    logvar = torch.randn(n, 20, generator=g) * 0.5
-    return x, x_hat, mu, logvar
 
 
 @graded("vae_loss: BCE summed over pixels + KL, averaged over the images", points=8)
 def vae_loss(ctx):
     for n, offset in ((5, 10), (64, 11)):
-        x, x_hat, mu, logvar = _loss_inputs(ctx, n, offset)
-        value = expect.scalar(_call(ctx, "loss", x, x_hat, mu, logvar,
+        x_hat, x, mu, logvar = vae.loss_inputs(ctx.generator(offset), n, (28, 28), LATENT_DIM)
+        value = expect.scalar(_call(ctx, "loss", x, x_hat, mu, logvar,   # the handout's order: vae_loss(x, x_hat, ...)
                                     what=f"vae_loss(x, x_hat, mu, logvar) on {n} images"), "vae_loss")
-        expected = measure.negative_elbo(x, x_hat, mu, logvar)
-        if not expect.close(value, expected, rel=1e-4):
-            bce = float(measure.bce_sum(x_hat, x)) / n
-            kl = float(measure.kl_sum(mu, logvar)) / n
-            hint = expect.diagnose(value, mistakes.loss_mistakes(x_hat, x, mu, logvar))
-            if not hint and abs(value) < bce / 50:
-                hint = " It looks averaged over pixels: sum the BCE over the 784 pixels (reduction='sum')."
-            raise Fail(f"On {n} images vae_loss returned {value:.4f}; the grader computes {expected:.4f} "
-                       f"(BCE {bce:.4f} + KL {kl:.4f} per image).{hint}")
+        vae.judge_negative_elbo(value, x_hat, x, mu, logvar, call="vae_loss")
     return "vae_loss agrees with the grader on two batches."
 
 
 @graded("Encoder and Decoder: (B, 28, 28) -> (mu, logvar) of (B, Z) -> images (B, 28, 28) in [0, 1]", points=6)
 def shapes(ctx):
-    g = torch.Generator().manual_seed(_seed(ctx, 20))
+    g = ctx.generator(20)
     x = torch.rand(5, 28, 28, generator=g)
     for z_size in (LATENT_DIM, 7):
         z = torch.randn(6, z_size, generator=g) * 3
-        mu, logvar, x_hat = _call(ctx, "probe", z_size, x, z, seed=_seed(ctx, 21),
+        mu, logvar, x_hat = _call(ctx, "probe", z_size, x, z, seed=ctx.seed(21),
                                   what=f"Encoder({z_size}) on images of shape (5, 28, 28) and Decoder({z_size}) "
                                        f"on codes of shape (6, {z_size})")
         expect.tensor(mu, f"mu from Encoder({z_size})", (5, z_size))
@@ -150,7 +98,7 @@ def shapes(ctx):
 
 # --------------------------------------------------------------------------- interpolation
 def _model(ctx):
-    return ctx.once("model", lambda: _call(ctx, "build", LATENT_DIM, seed=_seed(ctx, 30),
+    return ctx.once("model", lambda: _call(ctx, "build", LATENT_DIM, seed=ctx.seed(30),
                                           what=f"building Encoder({LATENT_DIM}) and Decoder({LATENT_DIM})"))
 
 
@@ -158,11 +106,11 @@ def _endpoints(ctx):
     """The grader's pair (A, B): two test images of different digits, chosen with the seed."""
     def choose():
         images, labels = _test_images(ctx)
-        g = torch.Generator().manual_seed(_seed(ctx, 31))
+        g = ctx.generator(31)
         while True:
             i, j = torch.randint(len(labels), (2,), generator=g).tolist()
             if labels[i] != labels[j]:
-                return measure.as_float(images[i]), measure.as_float(images[j]), (int(labels[i]), int(labels[j]))
+                return vae.as_float(images[i]), vae.as_float(images[j]), (int(labels[i]), int(labels[j]))
     return ctx.once("endpoints", choose)
 
 
@@ -187,7 +135,7 @@ def _interpolation(ctx, narrow: bool, offset: int):
     def compute():
         _model(ctx)
         A, B, _ = _endpoints(ctx)
-        answer = _call(ctx, "interpolate", A, B, narrow, seed=_seed(ctx, offset),
+        answer = _call(ctx, "interpolate", A, B, narrow, seed=ctx.seed(offset),
                        what="create_interpolates(A, B, encoder, decoder) on two test images"
                             + (" (with the encoder's variance narrowed to almost 0)" if narrow else ""))
         images = measure.nine_images(answer["images"], "create_interpolates(A, B, encoder, decoder)")
@@ -303,9 +251,9 @@ def weights(ctx):
 def _grid_pairs(ctx):
     def choose():
         images, _ = _test_images(ctx)
-        g = torch.Generator().manual_seed(_seed(ctx, 50))
+        g = ctx.generator(50)
         index = torch.randperm(len(images), generator=g)[:20]
-        return measure.as_float(images[index[:10]]), measure.as_float(images[index[10:]])
+        return vae.as_float(images[index[:10]]), vae.as_float(images[index[10:]])
     return ctx.once("grid-pairs", choose)
 
 
@@ -313,7 +261,7 @@ def _grid_pairs(ctx):
 def grid(ctx):
     _model(ctx)
     A, B = _grid_pairs(ctx)
-    answer = _call(ctx, "grid", A, B, _seed(ctx, 51), seed=_seed(ctx, 51),
+    answer = _call(ctx, "grid", A, B, ctx.seed(51), seed=ctx.seed(51),
                    what="interpolation_grid(A, B, encoder, decoder) with A and B of shape (10, 28, 28)")
     whole = answer["grid"]
     if isinstance(whole, torch.Tensor) and whole.dim() == 5 and whole.shape[2] == 1:
@@ -353,8 +301,8 @@ def _pairs(ctx, kind: str, seed_offset: int, call_offset: int):
     name = "same_digit_pairs" if kind == "same" else "different_digit_pairs"
 
     def compute():
-        seed = _seed(ctx, seed_offset)
-        answer = _call(ctx, "pairs", kind, seed, seed=_seed(ctx, call_offset), what=f"{name}({seed})")
+        seed = ctx.seed(seed_offset)
+        answer = _call(ctx, "pairs", kind, seed, seed=ctx.seed(call_offset), what=f"{name}({seed})")
         A = expect.values(answer[0], f"A from {name}", (10, 28, 28), 0.0, 1.0)
         B = expect.values(answer[1], f"B from {name}", (10, 28, 28), 0.0, 1.0)
         return A, B
@@ -426,29 +374,24 @@ def seeded(ctx):
         A, B = _pairs(ctx, kind, 60, 61)
         A2, B2 = _pairs(ctx, kind, 60, 62)   # same seed, another global random state
         if not (torch.equal(A, A2) and torch.equal(B, B2)):
-            raise Fail(f"{name}({_seed(ctx, 60)}) gave different pairs on two calls made under different global random "
+            raise Fail(f"{name}({ctx.seed(60)}) gave different pairs on two calls made under different global random "
                        f"states. Make every random choice with a torch.Generator seeded with the seed argument "
                        f"(e.g. torch.randperm(n, generator=g)), not with the global generator.")
         A3, B3 = _pairs(ctx, kind, 63, 61)   # another seed
         if torch.equal(A, A3) and torch.equal(B, B3):
-            raise Fail(f"{name} gave the same pairs for the seeds {_seed(ctx, 60)} and {_seed(ctx, 63)}; the pairs "
+            raise Fail(f"{name} gave the same pairs for the seeds {ctx.seed(60)} and {ctx.seed(63)}; the pairs "
                        f"should be random, drawn with a generator seeded with the seed argument.")
     return "Both pair functions repeat themselves for a seed and change with it."
 
 
 # --------------------------------------------------------------------------- training
 def _trained(ctx):
+    """The training's record, with the test-set negative ELBO the grader computes from the trained model."""
     def compute():
-        ctx.release("units")  # its memory is not needed any more
-        box = ctx.sandbox("train")
-        record = box.call("train", EPOCHS, _seed(ctx, 70), LATENT_DIM, seed=_seed(ctx, 71),
-                          timeout=float(ctx.options.get("timeout", 1800.0)),
-                          what=f"train(encoder, decoder, train_loader, optimizer, num_epochs={EPOCHS}) on the MNIST "
-                               f"training set")
-        if not isinstance(record, dict) or "seconds" not in record:
-            raise Fail("The training answered out of turn.")
+        record = TRAININGS.record(ctx, "vae")
         images, _ = _test_images(ctx)
-        nelbo = measure.evaluate_nelbo(box, images, LATENT_DIM, _seed(ctx, 72), "trained VAE")
+        nelbo = vae.evaluate_nelbo(TRAININGS.box(ctx, "vae"), images, latent_size=LATENT_DIM, image_shape=(28, 28),
+                                   seed=ctx.seed(72), label="trained VAE")
         return {"nelbo": nelbo, "seconds": float(record["seconds"]), "reported": record.get("reported")}
     return ctx.once("trained", compute)
 

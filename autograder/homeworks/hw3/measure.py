@@ -1,68 +1,16 @@
 """The grader's own measurements for homework 3, computed in the grader's process from the raw
-tensors a student's model returns. Nothing here calls student code directly."""
+tensors a student's model returns (the VAE's losses are the core's, :mod:`autograder.pipeline.vae`).
+Nothing here calls student code."""
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from autograder.pipeline import expect
-from autograder.pipeline.score import Fail
 
 SIDE = 28
 NUM_INTERIOR = 7
 WEIGHTS = torch.arange(1, NUM_INTERIOR + 1, dtype=torch.float32) / (NUM_INTERIOR + 1)   # k / 8, k = 1..7
-
-
-def bce_sum(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Bernoulli negative log-likelihood summed over pixels and images (logs clamped at -100)."""
-    return F.binary_cross_entropy(x_hat.clamp(0, 1), x, reduction="sum")
-
-
-def kl_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) summed over latents and images."""
-    return 0.5 * torch.sum(mu.pow(2) + logvar.exp() - 1 - logvar)
-
-
-def negative_elbo(x, x_hat, mu, logvar) -> float:
-    """Per-image negative ELBO (BCE sum + KL sum) / N."""
-    return float((bce_sum(x_hat, x) + kl_sum(mu, logvar)) / x.shape[0])
-
-
-def as_float(images: torch.Tensor) -> torch.Tensor:
-    """Images as float32 in [0, 1] (uint8 images are divided by 255)."""
-    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
-
-
-def evaluate_nelbo(box, images, latent_dim: int, seed: int, label: str, batch: int = 1000,
-                   timeout: float = 600.0) -> float:
-    """Per-image negative ELBO of the student's model on ``images`` (uint8 (N, 28, 28)), computed
-    by the grader: the model encodes every batch; the grader draws z = mu + sigma * eps with its
-    own noise and asks the decoder for the reconstructions, so a reconstruction can depend on its
-    image only through the code."""
-    n = images.shape[0]
-    mus, logvars = [], []
-    for start in range(0, n, batch):
-        x = as_float(images[start:start + batch])
-        mu, logvar = box.call("encode", x, what=f"the {label}'s encoder on {x.shape[0]} test images",
-                              seed=seed, timeout=timeout)
-        size = (x.shape[0], latent_dim)
-        mus.append(expect.values(mu, f"mu from the {label}'s encoder", size))
-        logvars.append(expect.values(logvar, f"logvar from the {label}'s encoder", size))
-    mu, logvar = torch.cat(mus), torch.cat(logvars)
-    if float(logvar.max()) > 30:
-        raise Fail(f"The {label}'s logvar reaches {float(logvar.max()):.1f}; variances that large mean "
-                   "the encoder is not learning (check the logvar head and the KL term).")
-    noise = torch.Generator().manual_seed(seed)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=noise)
-    total = 0.0
-    for start in range(0, n, batch):
-        code = z[start:start + batch]
-        x_hat = box.call("decode", code, what=f"the {label}'s decoder on {code.shape[0]} codes",
-                         seed=seed, timeout=timeout)
-        x_hat = expect.values(x_hat, f"the {label}'s decoder output", (code.shape[0], SIDE, SIDE), 0.0, 1.0)
-        total += float(bce_sum(x_hat, as_float(images[start:start + batch])))
-    return (total + float(kl_sum(mu, logvar))) / n
 
 
 def line_codes(mu_a: torch.Tensor, mu_b: torch.Tensor, weights: torch.Tensor = WEIGHTS) -> torch.Tensor:

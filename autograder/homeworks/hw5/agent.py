@@ -12,22 +12,10 @@ import time
 
 import torch
 
-from autograder.pipeline.calls import answer, answers, evaluating, fit
+from autograder.pipeline.calls import answer, answers, built, evaluating, fit, student, with_gradients
 
 EXPORTS = ("reparametrize", "kld", "vae_loss", "build", "forward", "train", "codes", "train_short")
 STATE: dict = {}
-
-
-def _student():
-    import vae
-
-    return vae
-
-
-def _tensor(value, what: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{what} returned {type(value).__name__}, expected a torch tensor")
-    return answer(value, what)
 
 
 def _triple(value, what: str) -> list:
@@ -36,27 +24,17 @@ def _triple(value, what: str) -> list:
 
 def reparametrize(mu, log_var, weights):
     """z = reparametrize(mu, log_var), and the gradients of sum(weights * z) w.r.t. mu and log_var."""
-    vae = _student()
-    mu, log_var = mu.clone().requires_grad_(True), log_var.clone().requires_grad_(True)
-    z = vae.reparametrize(mu, log_var)
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"reparametrize returned {type(z).__name__}, expected a tensor")
-    grads = [None, None]
-    if z.requires_grad and z.numel() == weights.numel():
-        grads = list(torch.autograd.grad((z * weights.to(z).reshape(z.shape)).sum(), [mu, log_var],
-                                         allow_unused=True))
-    return {"z": answer(z, "reparametrize"), "grad_mu": grads[0], "grad_log_var": grads[1]}
+    z, (grad_mu, grad_log_var) = with_gradients(student("vae").reparametrize, weights, mu, log_var)
+    return {"z": answer(z, "reparametrize"), "grad_mu": grad_mu, "grad_log_var": grad_log_var}
 
 
 def kld(mu, log_var):
-    return _tensor(_student().kld(mu, log_var), "kld")
+    return answer(student("vae").kld(mu, log_var), "kld")
 
 
 def vae_loss(x_hat, x, mu, log_var, beta=None):
-    vae = _student()
-    if beta is None:
-        return _tensor(vae.vae_loss(x_hat, x, mu, log_var), "vae_loss")
-    return _tensor(vae.vae_loss(x_hat, x, mu, log_var, beta=beta), "vae_loss")
+    keywords = {} if beta is None else {"beta": beta}   # None: the student's default beta
+    return answer(student("vae").vae_loss(x_hat, x, mu, log_var, **keywords), "vae_loss")
 
 
 def _describe(model) -> dict:
@@ -76,26 +54,20 @@ def _describe(model) -> dict:
 
 def build():
     """Build ``VAE()`` with the student's defaults and describe its parts."""
-    model = _student().VAE()
+    model = student("vae").VAE()
     STATE["built"] = model
     return _describe(model)
 
 
-def _model(which: str):
-    if which not in STATE:
-        raise RuntimeError(f"there is no {which} model (building or training it failed earlier)")
-    return STATE[which]
-
-
 @torch.no_grad()
 def forward(x, which="built"):
-    model = evaluating(_model(which))
+    model = evaluating(built(STATE, which))
     return _triple(model(fit(model, x)), "forward")
 
 
 def train(images, seed, epochs=None):
     """Call the student's ``train_vae(images, seed=seed)`` with their default settings."""
-    vae = _student()
+    vae = student("vae")
     start = time.monotonic()
     kwargs = {"seed": seed} if epochs is None else {"seed": seed, "epochs": epochs}
     result = vae.train_vae(images, **kwargs)
@@ -116,8 +88,8 @@ def train(images, seed, epochs=None):
 
 def codes(images, which="trained", batch=256):
     """``encode(model, images)`` and, for comparison, the posterior means of ``model(images)`` in eval mode."""
-    vae = _student()
-    model = _model(which)
+    vae = student("vae")
+    model = built(STATE, which)
     encoded = vae.encode(model, images)
     if not isinstance(encoded, torch.Tensor):
         raise TypeError(f"encode returned {type(encoded).__name__}, expected a torch tensor")

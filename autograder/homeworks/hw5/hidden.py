@@ -26,20 +26,16 @@ from __future__ import annotations
 
 import torch
 
-from autograder.pipeline import expect, mistakes, pictures
+from autograder.pipeline import expect, mistakes, pictures, vae
 from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
+from autograder.pipeline.training import Job, Trainings
 
 from . import measure, scoring
 from .hooks import uploaded
 
-UNIT_TIMEOUT = 120.0
 MARKS_POINTS = 83   # what the handout grades: the dev and test scores (the write-up is graded by hand)
 MU_RTOL, MU_ATOL = 1e-4, 1e-4      # encode(model, x) must equal the posterior means of model(x)
-
-
-def _seed(ctx, offset: int) -> int:
-    return int(ctx.options.get("seed", 0)) * 1000 + offset
 
 
 def _train_seed(ctx) -> int:
@@ -48,52 +44,34 @@ def _train_seed(ctx) -> int:
     return int(ctx.options.get("seed", 0))
 
 
-def _units(ctx):
-    return ctx.sandbox("units")
-
-
-def _timeout(ctx) -> float:
-    """Seconds allowed for one quick call into student code (not a training run)."""
-    return float(ctx.options.get("call_timeout", UNIT_TIMEOUT))
-
-
 def _images(split: str) -> torch.Tensor:
     from data import signs
 
     return signs.tensors(split)
 
 
+TRAININGS = Trainings(   # one retraining, train_vae with the student's own number of epochs
+    ("vae",),
+    lambda ctx, kind: Job(("train", _images("train"), _train_seed(ctx)), seed=_train_seed(ctx),
+                          what=f"train_vae(train_images, seed={_train_seed(ctx)}) with your default settings "
+                               f"(time limit {ctx.timeout:.0f} s)"),
+    epochs=None)
+
+
 # --------------------------------------------------------------------------- units
 @graded("reparametrize: z = mu + exp(log_var / 2) * epsilon, with gradients to mu and log_var", points=3)
 def reparametrize(ctx):
-    g = torch.Generator().manual_seed(_seed(ctx, 1))
-    mu = torch.randn(4096, 16, generator=g) * 2
-    log_var = torch.rand(4096, 16, generator=g) * 3 - 2
-    weights = torch.rand(4096, 16, generator=g) + 0.5
-    answer = _units(ctx).call("reparametrize", mu, log_var, weights, seed=_seed(ctx, 2), timeout=_timeout(ctx),
-                              what="reparametrize(mu, log_var) with mu and log_var of shape (4096, 16)")
+    mu, log_var, weights = vae.reparametrize_inputs(ctx.generator(1), 4096, 16)
+    answer = ctx.units.call("reparametrize", mu, log_var, weights, seed=ctx.seed(2), timeout=ctx.call_timeout,
+                            what="reparametrize(mu, log_var) with mu and log_var of shape (4096, 16)")
     z = expect.values(answer["z"], "reparametrize's z", (4096, 16))
-    eps = (z - mu) / torch.exp(0.5 * log_var)
-    mean, std = float(eps.mean()), float(eps.std())
-    if abs(mean) > 0.05 or abs(std - 1) > 0.05:
-        raise Fail(f"(z - mu) / exp(log_var / 2) should look like standard normal noise, but it has mean {mean:.3f} "
-                   f"and standard deviation {std:.3f}. Use sigma = exp(0.5 * log_var) and epsilon = "
-                   "torch.randn_like(mu).")
-    grad_mu, grad_log_var = answer.get("grad_mu"), answer.get("grad_log_var")
-    if grad_mu is None or grad_log_var is None:
-        raise Fail("No gradient reaches mu or log_var through z: compute z from them with torch operations "
-                   "(no .detach(), no torch.no_grad(), no numpy).")
-    if not torch.allclose(expect.values(grad_mu, "the gradient of mu", (4096, 16)), weights, rtol=1e-4, atol=1e-5):
-        raise Fail("d z / d mu should be 1 for every entry; check that z = mu + sigma * epsilon.")
-    expected = 0.5 * (z - mu) * weights
-    if not torch.allclose(expect.values(grad_log_var, "the gradient of log_var", (4096, 16)), expected,
-                          rtol=1e-3, atol=1e-4):
-        raise Fail("d z / d log_var should be 0.5 * sigma * epsilon; check that sigma = exp(0.5 * log_var).")
+    mean, std = vae.judge_noise(z, mu, log_var, "log_var")
+    vae.judge_gradients(answer.get("grad_mu"), answer.get("grad_log_var"), z, mu, log_var, weights, "log_var")
     return f"The standardised noise has mean {mean:.3f} and standard deviation {std:.3f}; gradients are right."
 
 
 def _loss_inputs(ctx, n: int, offset: int):
-    g = torch.Generator().manual_seed(_seed(ctx, offset))
+    g = ctx.generator(offset)
     x = (torch.rand(n, 1, 64, 64, generator=g) > 0.7).float()
     x_hat = torch.rand(n, 1, 64, 64, generator=g) * 0.98 + 0.01
     mu = torch.randn(n, 16, generator=g)
@@ -104,8 +82,8 @@ def _loss_inputs(ctx, n: int, offset: int):
 @graded("kld: the closed-form KL divergence of each image, shape (N,)", points=3)
 def kld(ctx):
     _, _, mu, log_var = _loss_inputs(ctx, 12, 10)
-    value = _units(ctx).call("kld", mu, log_var, timeout=_timeout(ctx), what="kld(mu, log_var) on 12 images")
-    expected = measure.kld(mu, log_var)
+    value = ctx.units.call("kld", mu, log_var, timeout=ctx.call_timeout, what="kld(mu, log_var) on 12 images")
+    expected = vae.kl_per_image(mu, log_var)
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         number = float(value.reshape(()))
         hint = ""
@@ -133,13 +111,13 @@ def vae_loss(ctx):
     for n, offset, beta in ((6, 20, None), (16, 21, 0.25)):
         x_hat, x, mu, log_var = _loss_inputs(ctx, n, offset)
         called = "vae_loss(x_hat, x, mu, log_var)" + ("" if beta is None else f" with beta={beta}")
-        value = expect.scalar(_units(ctx).call("vae_loss", x_hat, x, mu, log_var, beta, timeout=_timeout(ctx),
-                                               what=f"{called} on {n} images"), "vae_loss")
+        value = expect.scalar(ctx.units.call("vae_loss", x_hat, x, mu, log_var, beta, timeout=ctx.call_timeout,
+                                             what=f"{called} on {n} images"), "vae_loss")
         b = 1.0 if beta is None else beta
-        expected = measure.vae_loss(x_hat, x, mu, log_var, b)
+        expected = vae.negative_elbo(x_hat, x, mu, log_var, b)
         if not expect.close(value, expected, rel=1e-4):
-            bce = float(measure.bce_per_image(x_hat, x).mean())
-            kl = float(measure.kld(mu, log_var).mean())
+            bce = float(vae.bce_per_image(x_hat, x).mean())
+            kl = float(vae.kl_per_image(mu, log_var).mean())
             own = [("It ignores beta: multiply the KL term by beta.", bce + kl if b != 1 else None),
                    ("It looks averaged over pixels: sum the BCE over the pixels of each image.", expected / (64 * 64)),
                    ("It looks averaged over pixels: sum the BCE over the pixels of each image.", bce / 4096 + b * kl)]
@@ -150,27 +128,15 @@ def vae_loss(ctx):
 
 
 # --------------------------------------------------------------------------- retraining
-def _trained(ctx):
-    def compute():
-        box = ctx.sandbox("train")
-        limit = float(ctx.options.get("timeout", 1800.0))
-        seed = _train_seed(ctx)
-        record = box.call("train", _images("train"), seed, seed=seed, timeout=limit,
-                          what=f"train_vae(train_images, seed={seed}) with your default settings "
-                               f"(time limit {limit:.0f} s)")
-        return record
-    return ctx.once("train", compute)
-
-
 def _recomputed(ctx) -> dict:
     """The dev and test codes of the retrained model, checked: float64 arrays (N, Z)."""
     def compute():
-        record = _trained(ctx)
-        box = ctx.sandbox("train")
+        record = TRAININGS.record(ctx, "vae")
+        box = TRAININGS.box(ctx, "vae")
         out = {"seconds": float(record["seconds"])}
         for split in ("dev", "test"):
             images = _images(split)
-            answer = box.call("codes", images, timeout=_timeout(ctx) * 2,
+            answer = box.call("codes", images, timeout=ctx.call_timeout * 2,
                               what=f"encode(model, {split}_images) on {images.shape[0]} glyphs")
             codes = answer["codes"]
             if not isinstance(codes, torch.Tensor):
@@ -260,7 +226,6 @@ def clustering(ctx):
              f"This test gives {marks:g}% of its {MARKS_POINTS} points.",
              f"Per cluster count, dev: {got['dev'].table()}",
              f"Per cluster count, test: {got['test'].table()}"]
-    message = "\n".join(lines)
     from data.signs import CLASSES
 
     dev_codes, dev_gold = _recomputed(ctx)["dev"], measure.gold("dev")
