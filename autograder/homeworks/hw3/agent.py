@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from autograder.pipeline.calls import answer, answers, built, evaluating, fit, student, with_gradients
+from autograder.pipeline.calls import answer, answers, built, device, evaluating, fit, student, with_gradients
 
 EXPORTS = ("sample", "loss", "probe", "build", "encode", "decode", "interpolate", "grid", "pairs", "train",
            "train_short")
@@ -48,7 +48,7 @@ def _networks(latent_dim: int):
     for net, name in ((encoder, "Encoder"), (decoder, "Decoder")):
         if not isinstance(net, torch.nn.Module):
             raise TypeError(f"{name}({latent_dim}) is a {type(net).__name__}, not an nn.Module")
-    return evaluating(encoder, decoder), decoder
+    return evaluating(encoder.to(device()), decoder.to(device())), decoder
 
 
 def _encode(encoder, x):
