@@ -44,6 +44,12 @@ done
 
 mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
 chmod 700 "$dir/munge"
+# slurmstepd makes a socket per job step in the spool: NODE_JOBID.STEP, at most 108 bytes in all.
+spool="$(cd "$dir/spool" && pwd)"
+if [ $(( ${#spool} + 30 )) -gt 108 ]; then
+    echo "slurm-up.sh: $spool is too long for slurmd's job sockets (Unix socket paths hold 108 bytes); use a shorter folder" >&2
+    exit 2
+fi
 # A munge key of this cluster's own; munged insists on root-only key and socket folders.
 [ -f "$dir/munge/munge.key" ] || dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$dir/munge/munge.key"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,13 +26,16 @@ def slurm(tmp_path):
     if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
         pytest.skip("needs root and Debian's slurm-wlm and munge (.ci/run installs them)")
     pytest.importorskip("dask_jobqueue")
-    folder = tmp_path / "slurm"
+    # slurmd's sockets live in the spool below this folder and a Unix socket path holds at most 108
+    # bytes: a short folder of its own, not pytest's (longer under pytest-xdist: .../popen-gw0/...).
+    folder = Path(tempfile.mkdtemp(prefix="aekit-slurm-", dir="/tmp"))
     up = subprocess.run(["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=180)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         yield folder / "slurm.conf"
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop", str(folder)], capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
