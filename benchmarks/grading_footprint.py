@@ -141,6 +141,15 @@ def measure(homework: str, jobs: int, isolate: bool, results_dir: Path | None = 
             "trainings_s": meta.get("training_seconds", {}), "phases": phases}
 
 
+def fresh(homework: str, jobs: int, isolate: bool, results_dir: Path | None) -> dict:
+    """:func:`measure` in a new grader process of its own, as `python -m autograder grade` would
+    run (nothing left over from an earlier grading counts towards this one's memory)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(measure, (homework, jobs, isolate, results_dir))
+
+
 def _met(value, target) -> str:
     return "" if value is None else ("met" if value <= target else "NOT met")
 
@@ -162,7 +171,7 @@ def main(argv=None) -> int:
           f"{'without isolation' if args.no_isolation else 'isolated'}.")
     for homework in args.homeworks:
         for jobs in args.jobs:
-            row = measure(homework, jobs, not args.no_isolation, Path(args.results) if args.results else None)
+            row = fresh(homework, jobs, not args.no_isolation, Path(args.results) if args.results else None)
             rows.append(row)
             ratio = row["ratio"]
             print(f"\n{homework} --jobs {jobs}: score {row['score']:g}")
