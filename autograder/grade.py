@@ -15,11 +15,11 @@ from .homeworks import load_spec, load_tests
 from .pipeline import accounts
 from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
-from .pipeline.score import Context, TestResult, run_tests
+from .pipeline.score import TRAINING_TIMEOUT, Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError
 from .pipeline.submission import opened
 
-DEFAULT_TIMEOUT = 1800.0  # seconds per training run
+DEFAULT_TIMEOUT = TRAINING_TIMEOUT  # seconds per training run
 
 
 def missing_files_results(homework: str, tests, missing: list[str]) -> list[TestResult]:
@@ -125,7 +125,7 @@ def main(args) -> int:
         meta: dict = {}
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
-                     options={"jobs": args.jobs, "device": device}, meta=meta, limits=Limits(device=device),
+                     options={"jobs": args.jobs}, meta=meta, limits=Limits(device=device),
                      feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))

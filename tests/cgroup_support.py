@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.pipeline import accounts
+
 MEMORY_V1 = Path("/sys/fs/cgroup/memory")
 
 
@@ -56,16 +58,7 @@ def _read(group: Path) -> dict:
 
 def _remove(group: Path) -> None:
     """Remove the cgroup once its processes are gone (killing any the command left behind)."""
-    for _ in range(50):
-        pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
+    accounts.kill_all(lambda: [int(p) for p in (group / "cgroup.procs").read_text().split()], seconds=5.0)
     try:
         group.rmdir()
     except OSError:

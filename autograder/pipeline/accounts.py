@@ -172,11 +172,17 @@ def kill_user(uid: int) -> None:
     """SIGKILL every process of ``uid`` (it never holds anything but one sandbox)."""
     if uid is None or uid < UID_BASE:
         return
+    kill_all(lambda: [pid for pid, owner, _, _ in _processes() if owner == uid])
+
+
+def kill_all(find, seconds: float = 10.0) -> None:
+    """SIGKILL the processes ``find()`` lists until it lists none (or ``seconds`` have passed):
+    a process may start another while the first ones die."""
     import time
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + seconds
     while True:
-        left = [pid for pid, owner, _, _ in _processes() if owner == uid]
+        left = find()
         if not left or time.monotonic() > deadline:
             return
         for pid in left:
