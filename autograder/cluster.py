@@ -165,13 +165,11 @@ def _worker_memory_mb(worker) -> int:
 
 
 def _worker_gpus() -> int:
-    """CUDA devices this worker's gradings may use (0 on a machine without one)."""
-    try:
-        import torch
+    """CUDA devices this worker's gradings may use (0 on a machine without one). The worker itself
+    never imports torch: its gradings run in processes of their own."""
+    from .pipeline.devices import cuda_device_count
 
-        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
-    except Exception:   # a broken driver is no GPU
-        return 0
+    return cuda_device_count()
 
 
 try:
