@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .homeworks import load_spec, load_tests
+from .homeworks import load_preparations, load_spec, load_tests
 from .pipeline import accounts
 from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
@@ -64,7 +64,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                 notes = results[0].output
             else:
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
-                              options={**(options or {}), "timeout": float(timeout), "seed": int(seed)})
+                              options={**(options or {}), "timeout": float(timeout), "seed": int(seed)},
+                              prepare=load_preparations(homework))
                 results = run_tests(tests, ctx, progress)
                 isolation, trainings = ctx.isolation, ctx.trainings
                 notes = accounts.isolation_notes(isolation)

@@ -11,7 +11,7 @@ import torch
 
 from autograder.pipeline import training
 from autograder.pipeline.isolate import StudentFailure
-from autograder.pipeline.score import Context, Fail, run_test
+from autograder.pipeline.score import Context, Fail, graded, run_test
 
 
 class Box:
@@ -43,15 +43,19 @@ class Ctx(Context):
         super().__init__(Path("."), "agent", options=options)
         self.log, self.answers = [], answers
 
-    def sandbox(self, label):
-        if label not in self._sandboxes:
-            self._sandboxes[label] = Box(self.log, label, self.answers.get(label))
-        return self._sandboxes[label]
+    def _start(self, label):
+        self.log.append(("start", label))
+        return Box(self.log, label, self.answers.get(label))
 
 
 def _pool(harvest=None):
     return training.Trainings(("a", "b"), lambda ctx, kind: training.Job(("train", kind), ctx.seed(7), f"train {kind}"),
                               epochs=3, harvest=harvest)
+
+
+def _asked(ctx):
+    """What the student processes were asked, without their starts."""
+    return [e for e in ctx.log if e[0] != "start"]
 
 
 GOOD = {"train-a": {"seconds": torch.tensor([1.0, 2.0])}, "train-b": {"seconds": 4.5}}
@@ -60,13 +64,14 @@ GOOD = {"train-a": {"seconds": torch.tensor([1.0, 2.0])}, "train-b": {"seconds":
 def test_two_jobs_train_side_by_side_and_one_job_one_after_the_other():
     ctx = Ctx(GOOD, jobs=2, seed=1)
     _pool().record(ctx, "a")
-    assert [e[:2] for e in ctx.log[:2]] == [("submit", "train-a"), ("submit", "train-b")]
-    assert ctx.log[0][3] == 1007   # the job's own seed, from the grading's seed
+    asked = _asked(ctx)
+    assert [e[:2] for e in asked[:2]] == [("submit", "train-a"), ("submit", "train-b")]
+    assert asked[0][3] == 1007   # the job's own seed, from the grading's seed
     ctx = Ctx(GOOD, jobs=1)
     pool = _pool()
     pool.record(ctx, "a")
     pool.record(ctx, "b")
-    assert [e[:2] for e in ctx.log] == [("submit", "train-a"), ("result", "train-a"), ("end", "train-a"),
+    assert [e[:2] for e in _asked(ctx)] == [("submit", "train-a"), ("result", "train-a"), ("end", "train-a"),
                                         ("submit", "train-b"), ("result", "train-b")]
     assert ctx.trainings == {"a": 3.0, "b": 4.5}
 
@@ -102,3 +107,23 @@ def test_an_answer_out_of_turn_is_a_failure_not_a_crash():
     ctx = Ctx({"train-a": "not a record", "train-b": {"seconds": 1.0}}, jobs=2)
     with pytest.raises(Fail, match="answered out of turn"):
         _pool().record(ctx, "a")
+
+
+def test_with_two_jobs_the_trainings_start_before_the_unit_tests_and_with_one_they_wait():
+    pool = _pool()
+
+    @graded("trained", points=1)
+    def trained(ctx):
+        pool.record(ctx, "a")
+
+    def first_unit_process(jobs, tests=("unit", "trained")):
+        ctx = Ctx(GOOD, jobs=jobs)
+        ctx.prepare, ctx.tests = (lambda c: ctx.log.append(("data",)), pool.early([trained])), tests
+        ctx.sandbox("units")
+        ctx.sandbox("units")   # the preparation runs once
+        return [e[:2] for e in ctx.log]
+
+    assert first_unit_process(2) == [("data",), ("start", "train-a"), ("submit", "train-a"), ("start", "train-b"),
+                                     ("submit", "train-b"), ("start", "units")]
+    assert first_unit_process(1) == [("data",), ("start", "units")]   # one student process at a time
+    assert first_unit_process(2, tests=("unit",)) == [("data",), ("start", "units")]   # --only: no training needed

@@ -5,7 +5,8 @@ Each sub-package has the same shape (``autograder/homeworks/README.md`` says wha
 - ``spec.py``    ``SPEC``: the files a submission must hold and the outputs a student hands in
                  (read by ``zipsrc.py``, ``zipout.py`` and the grader; public);
 - ``public.py``  ``CHECKS``: the quick sanity tests students run with ``python -m autograder check``;
-- ``hidden.py``  ``TESTS``: the graded tests (never shipped to students);
+- ``hidden.py``  ``TESTS``: the graded tests (never shipped to students); optionally ``PREPARE``,
+                 the grader data made before any student process starts;
 - ``agent.py``   the code that runs *inside* the student's sandboxed process and answers the
                  grader's questions with raw tensors (public: it holds no answers);
 - ``measure.py`` the grader's own measurements (never shipped);
@@ -113,6 +114,12 @@ def load_spec(homework: str) -> HomeworkSpec:
 
 def load_tests(homework: str):
     return _module(homework, "hidden").TESTS
+
+
+def load_preparations(homework: str) -> tuple:
+    """The homework's ``PREPARE`` (in ``hidden.py``; none by default): what the grader makes before
+    any student process starts (see :class:`autograder.pipeline.score.Context`)."""
+    return tuple(getattr(_module(homework, "hidden"), "PREPARE", ()))
 
 
 def load_checks(homework: str):

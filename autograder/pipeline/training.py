@@ -16,6 +16,9 @@ process, so that only one model is alive at a time. The scores are the same eith
 training has its own seed. List a training's tests before the next training's, so that with one job
 the first process can be let go before the second starts.
 
+With two jobs or more, ``PREPARE = (TRAININGS.early(TRAINING_TESTS),)`` in ``hidden.py`` starts
+the trainings before the unit tests, which then run beside them.
+
 ``TRAININGS.time_test(points)`` is the graded test "each training finishes within the time limit".
 
 Memory: a homework may pass ``harvest=function(ctx, kind)``, which asks the trained model for
@@ -72,6 +75,19 @@ class Trainings:
         ctx.release("units")
         for k in (self.kinds if together else (kind,)):
             ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
+
+    def early(self, tests) -> Callable[[Context], None]:
+        """For the homework's ``PREPARE``: when the grading may run two jobs or more and runs one of
+        ``tests`` (those that need a trained model), start every training before the unit tests, so
+        that they run while the unit tests do. The grading then ends soon after the longest training
+        (the student processes' start-up and the unit tests no longer come first); one job keeps
+        one student process at a time."""
+        names = {test.name for test in tests}
+
+        def start_early(ctx: Context) -> None:
+            if ctx.jobs >= 2 and names & set(ctx.tests):
+                self.start(ctx, self.kinds[0])
+        return start_early
 
     def _submit(self, ctx: Context, kind: str, together: bool) -> bool:
         if not together:   # one model at a time: the previous training's process goes first

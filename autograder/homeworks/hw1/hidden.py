@@ -406,3 +406,5 @@ UNIT_TESTS = [gaussian_constant, gaussian_squared_error, bernoulli_values, berno
               encode_dataset, uniform_sampler, gaussian_sampler]
 gaussian_training, bernoulli_training = TRAINING_TESTS = [_training_test(k) for k in LIKELIHOODS]
 TESTS = UNIT_TESTS + TRAINING_TESTS
+# Before the first student process: the trainings, when two jobs let them run beside the unit tests.
+PREPARE = (TRAININGS.early(TRAINING_TESTS),)

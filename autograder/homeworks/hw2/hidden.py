@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.pipeline import expect, pictures, training
+from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 from autograder.pipeline.vae import as_float
 
@@ -39,6 +40,7 @@ ACCURACY_MARGIN = 0.10      # classifier accuracy above chance for full marks
 ID_IMAGES = 30              # plain-coloured images whose hue identifies them (leak test)
 ID_SIZES = (60, 20, 20)
 HUE_TOLERANCE = 4.0         # degrees; the originals are 12 degrees apart
+PICTURED = 10               # test images shown with their reconstructions
 
 
 def _ask(ctx, method: str, *args, what: str, box=None, seed: int = 0):
@@ -365,30 +367,49 @@ def _training(ctx, kind: str) -> training.Job:
                                                  f"grader's {train['images'].shape[0]} training images)")
 
 
+def _harvest(ctx, kind: str) -> None:
+    """Everything the tests ask of a trained model; then its process ends, so that the grader's
+    pictures are drawn with no student process alive (peak memory)."""
+    for gather in ((_test_mse, _reconstructions) if kind == "ae" else (_aux_results,)):
+        try:
+            gather(ctx, kind)
+        except (Fail, StudentFailure):
+            pass   # remembered by ctx.once, reported by the test that needs it
+
+
 # The autoencoder first: with ``jobs=1`` its tests run, and its process ends, before the other trains.
-TRAININGS = training.Trainings(("ae", "aux"), _training, epochs=EPOCHS, label=_label)
+TRAININGS = training.Trainings(("ae", "aux"), _training, epochs=EPOCHS, label=_label,
+                               harvest=lambda ctx, kind: _harvest(ctx, kind))
 
 
+# Each function that asks a trained model for something records its training first, outside
+# ctx.once: recording runs the harvest, which calls these same functions.
 def _test_mse(ctx, kind: str) -> tuple[float, float]:
     def compute():
-        TRAININGS.record(ctx, kind)
         data = _data(ctx)
         test = data["test"]["images"]
         x_hat = _ask(ctx, "reconstruct", test, box=TRAININGS.box(ctx, kind),
                      what=f"the trained {_label(kind)} on the grader's {test.shape[0]} test images")
         x_hat = expect.values(x_hat, f"the trained {_label(kind)}'s reconstructions", tuple(test.shape), 0.0, 1.0)
         return measure.mse(x_hat, as_float(test)), measure.mean_image_mse(data["train"]["images"], test)
+    TRAININGS.record(ctx, kind)
     return ctx.once(f"test-mse-{kind}", compute)
+
+
+def _reconstructions(ctx, kind: str = "ae"):
+    """The trained model's reconstructions of the first 10 test images (for the picture)."""
+    TRAININGS.record(ctx, kind)
+    test = _data(ctx)["test"]["images"][:PICTURED]
+    return ctx.once(f"pictured-{kind}", lambda: _ask(ctx, "reconstruct", test, box=TRAININGS.box(ctx, kind),
+                                                     what="the reconstructions for the pictures"))
 
 
 @graded("Training: test MSE (grader's own test split) <= 0.032 after 20 epochs", points=14)
 def test_mse(ctx):
     error, baseline = _test_mse(ctx, "ae")
-    test = _data(ctx)["test"]["images"][:10]
+    test = _data(ctx)["test"]["images"][:PICTURED]
     ctx.picture("Test images (top) and your autoencoder's reconstructions (bottom)",
-                lambda: pictures.Rows([test, _ask(ctx, "reconstruct", test, box=TRAININGS.box(ctx, "ae"),
-                                                  what="the reconstructions for the pictures")],
-                                      ["test image", "reconstruction"]))
+                lambda: pictures.Rows([test, _reconstructions(ctx)], ["test image", "reconstruction"]))
     ctx.picture("Training loss", lambda: pictures.Curves(
         {"train_epoch reported (training MSE)": TRAININGS.record(ctx, "ae")["reported"].tolist()},
         ylabel="MSE per pixel",
@@ -404,10 +425,9 @@ def test_mse(ctx):
                              f"reconstruction_loss, and that train_epoch steps the optimizer every batch.")
 
 
-@graded("Auxiliary classifier: accuracy clearly above chance (grader-computed from logits)", points=10)
-def aux_accuracy(ctx):
+def _aux_results(ctx, kind: str = "aux") -> dict:
+    """The trained classifier's accuracy (and chance) on new variations and on held-out emoji."""
     def compute():
-        TRAININGS.record(ctx, "aux")
         data = _data(ctx)
         results = {}
         for key, images, y in (("fresh", data["fresh"]["images"], data["fresh"]["labels"]),
@@ -419,7 +439,13 @@ def aux_accuracy(ctx):
             results[key] = (measure.accuracy(scores, y), measure.majority(y))
         results["emoji"] = len(data["indices"]["train"])
         return results
-    results = ctx.once("aux-accuracy", compute)
+    TRAININGS.record(ctx, kind)
+    return ctx.once("aux-accuracy", compute)
+
+
+@graded("Auxiliary classifier: accuracy clearly above chance (grader-computed from logits)", points=10)
+def aux_accuracy(ctx):
+    results = _aux_results(ctx)
     accuracy, chance = results["fresh"]
     held, held_chance = results["held-out"]
     target = chance + ACCURACY_MARGIN
@@ -442,3 +468,6 @@ UNIT_TESTS = [subset_and_labels, split_sizes, determinism, augment, make_splits,
               attribute_vector, compose]
 TRAINING_TESTS = [test_mse, aux_accuracy, training_time]
 TESTS = UNIT_TESTS + TRAINING_TESTS
+# Before the first student process: the grader's data (augmenting passes through a few hundred MB),
+# then the trainings, when two jobs let them run beside the unit tests.
+PREPARE = (_data, TRAININGS.early(TRAINING_TESTS))

@@ -417,3 +417,5 @@ INTERPOLATION_TESTS = [endpoints, uses_means, weights, grid]
 PAIR_TESTS = [same_digit, different_digits, from_test_set, seeded]
 TRAINING_TESTS = [training]
 TESTS = UNIT_TESTS + INTERPOLATION_TESTS + PAIR_TESTS + TRAINING_TESTS
+# Before the first student process: the trainings, when two jobs let them run beside the unit tests.
+PREPARE = (TRAININGS.early(TRAINING_TESTS),)

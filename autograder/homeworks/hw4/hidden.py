@@ -407,3 +407,5 @@ UNIT_TESTS = [reparametrize_statistics, reparametrize_gradients, loss_function, 
 TRAINING_TESTS = [vae_training, vae_honesty, vae_bottleneck, cvae_training, cvae_honesty, cvae_bottleneck,
                   cvae_generation, cvae_novelty, training_time]
 TESTS = UNIT_TESTS + TRAINING_TESTS
+# Before the first student process: the trainings, when two jobs let them run beside the unit tests.
+PREPARE = (TRAININGS.early(TRAINING_TESTS),)

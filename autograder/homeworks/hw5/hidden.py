@@ -245,3 +245,5 @@ def clustering(ctx):
 UNIT_TESTS = [reparametrize, kld, vae_loss]
 TRAINING_TESTS = [codes, honesty, clustering]
 TESTS = UNIT_TESTS + TRAINING_TESTS
+# Before the first student process: the trainings, when two jobs let them run beside the unit tests.
+PREPARE = (TRAININGS.early(TRAINING_TESTS),)
