@@ -80,21 +80,25 @@ echo "setup.sh: {box_note}"
 "$PY" -m autograder.box --most {most} | sed 's/^/setup.sh: this box: /' || true
 """
 
-# Grading times on Gradescope-like boxes, measured (README's table of figures); a homework missing
-# here has no measured figure yet.
+# Each reference graded on a 2-core machine, otherwise idle: wall seconds and peak memory (PSS of the
+# grader and all its student processes), with one training at a time and with two
+# (``python benchmarks/grading_footprint.py``; README's table of figures).
 MEASURED = {
-    "hw4": {1: "about 3 minutes (measured: 182 s, --jobs 1)", 2: "about 1.7 minutes (measured, --jobs 2)"},
+    "hw1": {1: (None, None), 2: (None, None)},
+    "hw2": {1: (None, None), 2: (None, None)},
+    "hw3": {1: (None, None), 2: (None, None)},
+    "hw4": {1: (None, None), 2: (None, None)},
+    "hw5": {1: (None, None), 2: (None, None)},
 }
 
 
 def box_note(homework: str, most: int) -> str:
     """What box the homework needs and how long a grading takes there, for setup.sh's log."""
-    times = MEASURED.get(homework, {})
     parts = []
     for jobs in sorted({1, most}):
-        took = times.get(jobs, "time not measured yet")
-        memory = "measured" if homework in MEASURED else "at most: hw4's measured peak"
-        parts.append(f"{jobs} core(s) and {box.memory_needed_mb(jobs)} MB ({memory}): {took}")
+        seconds, peak = MEASURED.get(homework, {}).get(jobs, (None, None))
+        took = f"about {seconds:.0f} s, peak {peak:.0f} MB (measured)" if seconds else "time not measured"
+        parts.append(f"{jobs} core(s) and {box.memory_needed_mb(jobs)} MB: {took}")
     return f"{homework} needs " + "; with ".join(parts)
 
 

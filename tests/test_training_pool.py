@@ -11,7 +11,7 @@ import torch
 
 from autograder.pipeline import training
 from autograder.pipeline.isolate import StudentFailure
-from autograder.pipeline.score import Context, Fail, graded, run_test
+from autograder.pipeline.score import Context, Fail, graded, run_test, run_tests
 
 
 class Box:
@@ -85,7 +85,7 @@ def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again()
     ctx = Ctx(GOOD, jobs=2)
     pool.record(ctx, "a")
     pool.record(ctx, "a")
-    assert ("call", "train-a", "encode") in ctx.log and ctx.log[-1] == ("end", "train-a")
+    assert ctx.log.index(("call", "train-a", "encode")) < ctx.log.index(("end", "train-a"))
     assert ctx.log.count(("call", "train-a", "encode")) == 1
     assert ctx.once("codes-a", lambda: "asked again") == "encode"   # remembered
     with pytest.raises(RuntimeError, match="ended after its harvest"):
@@ -116,14 +116,53 @@ def test_with_two_jobs_the_trainings_start_before_the_unit_tests_and_with_one_th
     def trained(ctx):
         pool.record(ctx, "a")
 
-    def first_unit_process(jobs, tests=("unit", "trained")):
-        ctx = Ctx(GOOD, jobs=jobs)
-        ctx.prepare, ctx.tests = (lambda c: ctx.log.append(("data",)), pool.early([trained])), tests
-        ctx.sandbox("units")
-        ctx.sandbox("units")   # the preparation runs once
-        return [e[:2] for e in ctx.log]
+    @graded("unit", points=1)
+    def unit(ctx):
+        ctx.sandbox("units").call("forward")
 
-    assert first_unit_process(2) == [("data",), ("start", "train-a"), ("submit", "train-a"), ("start", "train-b"),
-                                     ("submit", "train-b"), ("start", "units")]
-    assert first_unit_process(1) == [("data",), ("start", "units")]   # one student process at a time
-    assert first_unit_process(2, tests=("unit",)) == [("data",), ("start", "units")]   # --only: no training needed
+    def started(jobs, tests):
+        ctx = Ctx(GOOD, jobs=jobs)
+        ctx.prepare = (lambda c: ctx.log.append(("data",)), pool.early([trained]))
+        run_tests(tests, ctx)
+        return [e[:2] for e in ctx.log if e[0] in ("data", "start")]
+
+    assert started(2, [unit, trained]) == [("data",), ("start", "train-a"), ("start", "train-b"), ("start", "units")]
+    assert started(1, [unit, trained]) == [("data",), ("start", "units"), ("start", "train-a")]   # one at a time
+    assert started(2, [unit]) == [("data",), ("start", "units")]   # --only: no training needed, none started
+    # A grading of the training tests alone starts each training once.
+    ctx = Ctx(GOOD, jobs=2)
+    ctx.prepare = (pool.early([trained]),)
+    run_tests([trained], ctx)
+    assert [e[:2] for e in ctx.log if e[0] == "submit"] == [("submit", "train-a"), ("submit", "train-b")]
+
+
+def test_side_by_side_each_training_is_gathered_in_the_background_and_a_grader_error_reaches_its_test():
+    import threading
+
+    b_done = threading.Event()
+
+    class Slow(Box):
+        def result(self):
+            if self.label == "train-b":
+                assert b_done.wait(10)
+            return super().result()
+
+    class SlowCtx(Ctx):
+        def _start(self, label):
+            return Slow(self.log, label, self.answers.get(label))
+
+    def harvest(ctx, kind):
+        pool.record(ctx, kind)
+        if kind == "b":
+            raise ZeroDivisionError("the grader's own bug")
+        ctx.once(f"codes-{kind}", lambda: pool.box(ctx, kind).call("encode"))
+
+    pool = _pool(harvest)
+    ctx = SlowCtx(GOOD, jobs=2)
+    pool.record(ctx, "a")   # returns while b still trains: its gatherer waits in the background
+    assert ("call", "train-a", "encode") in ctx.log and ("result", "train-b") not in ctx.log
+    b_done.set()
+    with pytest.raises(ZeroDivisionError):
+        pool.record(ctx, "b")
+    ctx.close()
+    assert ctx.gatherers and all(not thread.is_alive() for thread in ctx.gatherers.values())

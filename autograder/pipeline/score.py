@@ -86,11 +86,13 @@ class Context:
     pictures: list = field(default_factory=list)    # drawn by the test now running (run_test collects them)
     trainings: dict = field(default_factory=dict)   # seconds each student training took (its own epochs)
     flags: set = field(default_factory=set)         # one-off events of this grading (a training harvested, ...)
-    # The homework's PREPARE (hidden.py): functions ``f(ctx)`` that make the grader's own heavy data
-    # (through ``ctx.once``) before the first student process starts, so that the memory they pass
-    # through is given back before any student process shares the machine.
+    # The homework's PREPARE (hidden.py): functions ``f(ctx)`` run before the first test, so before
+    # any student process: they make the grader's own heavy data (through ``ctx.once``), so that the
+    # memory they pass through is given back before a student process shares the machine, and may
+    # start the trainings early (training.py).
     prepare: tuple = ()
     tests: tuple = ()   # the names of the tests this grading runs (all, or those ``--only`` chose)
+    gatherers: dict = field(default_factory=dict)   # threads gathering trained models (training.py)
 
     # The grading's settings, read the same way by every homework's tests.
     def seed(self, offset: int) -> int:
@@ -136,11 +138,6 @@ class Context:
 
     def sandbox(self, label: str) -> Sandbox:
         """The student process named ``label``, started on first use and kept for later tests."""
-        if label not in self._sandboxes and "prepared" not in self.flags:
-            self.flags.add("prepared")
-            for make in self.prepare:   # may start student processes of its own (early trainings)
-                make(self)
-            give_back_memory()
         if label not in self._sandboxes:
             self._sandboxes[label] = self._start(label)
         return self._sandboxes[label]
@@ -185,10 +182,15 @@ class Context:
         return value
 
     def close(self) -> None:
-        for box in self._sandboxes.values():
+        while self._sandboxes:   # a gatherer thread may release one meanwhile
+            try:
+                _, box = self._sandboxes.popitem()
+            except KeyError:
+                break
             self._record(box)
             box.__exit__(None, None, None)
-        self._sandboxes.clear()
+        for thread in list(self.gatherers.values()):   # they end once their student process is gone
+            thread.join(timeout=30)
 
 
 def give_back_memory(collect: bool = True) -> None:
@@ -238,6 +240,12 @@ def run_tests(tests, ctx: Context, progress: Callable[[TestResult], None] | None
     tests = list(tests)
     ctx.tests = tuple(item.name for item in tests)
     try:
+        for make in ctx.prepare:
+            try:
+                make(ctx)
+            except Exception:   # noqa: BLE001 (what needs it fails again, in its own test, and says why)
+                pass
+        give_back_memory()
         for item in tests:
             result = run_test(item, ctx)
             results.append(result)

@@ -32,6 +32,7 @@ reported as such.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -39,6 +40,9 @@ import torch
 
 from .isolate import Sandbox, StudentFailure
 from .score import Context, Fail, Partial, graded
+
+
+_GATHERING = threading.Lock()
 
 
 @dataclass
@@ -99,17 +103,48 @@ class Trainings:
 
     def record(self, ctx: Context, kind: str) -> dict:
         """What the ``kind`` training answered (a dict with at least the ``requires`` keys), once."""
-        def collect():
+        if f"harvested-{kind}" not in ctx.flags:   # (a harvest's own calls, maybe in a gatherer thread)
             self.start(ctx, kind)
-            answer = self.box(ctx, kind).result()
-            if not isinstance(answer, dict) or any(key not in answer for key in self.requires):
-                raise Fail(f"The {self.label(kind)} training answered out of turn.")
-            if "seconds" in answer:   # the floor of the grading's wall time (see benchmarks)
-                ctx.trainings[kind] = round(float(torch.as_tensor(answer["seconds"]).sum()), 2)
-            return answer
-        answer = ctx.once(f"trained-{kind}", collect)
+        if self.harvest is not None and ctx.jobs >= 2:
+            self._wait_for_gatherer(ctx, kind)
+        answer = ctx.once(f"trained-{kind}", lambda: self._answer(ctx, kind))
         self._harvest(ctx, kind)
         return answer
+
+    def _answer(self, ctx: Context, kind: str) -> dict:
+        answer = self.box(ctx, kind).result()
+        if not isinstance(answer, dict) or any(key not in answer for key in self.requires):
+            raise Fail(f"The {self.label(kind)} training answered out of turn.")
+        if "seconds" in answer:   # the floor of the grading's wall time (see benchmarks)
+            ctx.trainings[kind] = round(float(torch.as_tensor(answer["seconds"]).sum()), 2)
+        return answer
+
+    def _wait_for_gatherer(self, ctx: Context, kind: str) -> None:
+        """Trainings side by side: each is gathered (its answer, then its harvest) by a thread of its
+        own as soon as it ends, while the grader goes on with the tests of the others; asking for
+        one waits for its thread. A harvest's own calls to ``record`` (in that thread) return at once."""
+        with _GATHERING:   # once per grading: a gatherer may ask before the last one is started
+            if not ctx.gatherers:
+                ctx.gatherers.update({k: self._gatherer(ctx, k) for k in self.kinds})
+        thread = ctx.gatherers.get(kind)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+            if thread.failure is not None:   # the grader's own error: the test that asked reports it
+                raise thread.failure
+
+    def _gatherer(self, ctx: Context, kind: str) -> threading.Thread:
+        def gather():
+            try:
+                ctx.once(f"trained-{kind}", lambda: self._answer(ctx, kind))
+                self._harvest(ctx, kind)
+            except (Fail, StudentFailure):
+                pass   # remembered by ctx.once: the tests of this training report it
+            except BaseException as err:   # noqa: BLE001 (handed to the main thread)
+                thread.failure = err
+        thread = threading.Thread(target=gather, name=f"gather-{kind}", daemon=True)
+        thread.failure = None
+        thread.start()
+        return thread
 
     def _harvest(self, ctx: Context, kind: str) -> None:
         """Once per training: gather what the tests need from the trained model, then end its process."""
