@@ -84,11 +84,11 @@ echo "setup.sh: {box_note}"
 # grader and all its student processes), with one training at a time and with two
 # (``python benchmarks/grading_footprint.py``; README's table of figures).
 MEASURED = {
-    "hw1": {1: (None, None), 2: (None, None)},
-    "hw2": {1: (None, None), 2: (None, None)},
-    "hw3": {1: (None, None), 2: (None, None)},
-    "hw4": {1: (None, None), 2: (None, None)},
-    "hw5": {1: (None, None), 2: (None, None)},
+    "hw1": {1: (44, 626), 2: (26, 1084)},
+    "hw2": {1: (50, 661), 2: (30, 1344)},
+    "hw3": {1: (62, 704), 2: (59, 864)},
+    "hw4": {1: (201, 671), 2: (109, 919)},
+    "hw5": {1: (51, 649), 2: (49, 785)},
 }
 
 
@@ -98,8 +98,9 @@ def box_note(homework: str, most: int) -> str:
     for jobs in sorted({1, most}):
         seconds, peak = MEASURED.get(homework, {}).get(jobs, (None, None))
         took = f"about {seconds:.0f} s, peak {peak:.0f} MB (measured)" if seconds else "time not measured"
-        parts.append(f"{jobs} core(s) and {box.memory_needed_mb(jobs)} MB: {took}")
-    return f"{homework} needs " + "; with ".join(parts)
+        chosen = "any box" if jobs == 1 else f"chosen from {jobs} cores and {box.memory_needed_mb(jobs)} MB"
+        parts.append(f"{jobs} training(s) at a time ({chosen}): {took}")
+    return f"{homework}: " + "; ".join(parts)
 
 
 RUN_AUTOGRADER = """\
