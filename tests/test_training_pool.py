@@ -77,11 +77,11 @@ def test_two_jobs_train_side_by_side_and_one_job_one_after_the_other():
 
 
 def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again():
-    def harvest(ctx, kind):
+    def codes(ctx, kind):
         ctx.once(f"codes-{kind}", lambda: pool.box(ctx, kind).call("encode"))
         pool.record(ctx, kind)   # a harvest may read the record again without looping
 
-    pool = _pool(harvest)
+    pool = _pool(lambda kind: (codes,))
     ctx = Ctx(GOOD, jobs=2)
     pool.record(ctx, "a")
     pool.record(ctx, "a")
@@ -151,13 +151,13 @@ def test_side_by_side_each_training_is_gathered_in_the_background_and_a_grader_e
         def _start(self, label):
             return Slow(self.log, label, self.answers.get(label))
 
-    def harvest(ctx, kind):
+    def codes(ctx, kind):
         pool.record(ctx, kind)
         if kind == "b":
             raise ZeroDivisionError("the grader's own bug")
         ctx.once(f"codes-{kind}", lambda: pool.box(ctx, kind).call("encode"))
 
-    pool = _pool(harvest)
+    pool = _pool(lambda kind: (codes,))
     ctx = SlowCtx(GOOD, jobs=2)
     pool.record(ctx, "a")   # returns while b still trains: its gatherer waits in the background
     assert ("call", "train-a", "encode") in ctx.log and ("result", "train-b") not in ctx.log

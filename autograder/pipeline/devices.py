@@ -26,7 +26,8 @@ def no_gpu_here() -> bool:
     """True when this machine certainly offers no GPU to PyTorch (no driver, or none made visible),
     known without importing torch."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    return visible is not None and visible.strip() in ("", "-1") or not any(map(os.path.exists, DRIVER_NODES))
+    hidden = visible is not None and visible.strip() in ("", "-1")
+    return hidden or not any(map(os.path.exists, DRIVER_NODES))
 
 
 def cuda_available() -> bool:

@@ -245,7 +245,8 @@ def run_tests(tests, ctx: Context, progress: Callable[[TestResult], None] | None
                 make(ctx)
             except Exception:   # noqa: BLE001 (what needs it fails again, in its own test, and says why)
                 pass
-        give_back_memory()
+        if ctx.prepare:
+            give_back_memory()
         for item in tests:
             result = run_test(item, ctx)
             results.append(result)

@@ -21,10 +21,10 @@ the trainings before the unit tests, which then run beside them.
 
 ``TRAININGS.time_test(points)`` is the graded test "each training finishes within the time limit".
 
-Memory: a homework may pass ``harvest=function(ctx, kind)``, which asks the trained model for
-everything the tests will need (through functions cached with ``ctx.once``, so each remembers its
-own value or failure). It runs as soon as the training is recorded; the student's process is then
-ended, so that the grader's heavy measurements (a classifier, a search of the training set) never
+Memory: a homework may pass ``harvest=function(kind)``, which names the functions ``f(ctx, kind)``
+that ask the trained model for everything the tests will need (each cached with ``ctx.once``, so
+each remembers its own value or failure; one that fails does not stop the others). They run as
+soon as the training is recorded; the student's process is then ended, so that the grader's heavy measurements (a classifier, a search of the training set) never
 share the machine with a student process. A harvest must not draw pictures (they belong to the
 test that shows them), and each function it calls must record the training (``record``) before
 its ``ctx.once``: recording is what starts the harvest. Asking an ended process for more is a bug in the homework's tests, and is
@@ -58,7 +58,7 @@ class Job:
 class Trainings:
     def __init__(self, kinds: tuple, job: Callable[[Context, str], Job], *, epochs: int,
                  label: Callable[[str], str] = str.upper, requires: tuple = ("seconds",),
-                 harvest: Callable[[Context, str], None] | None = None):
+                 harvest: Callable[[str], tuple] | None = None):
         self.kinds = tuple(kinds)
         self.harvest = harvest
         self.job = job
@@ -151,10 +151,11 @@ class Trainings:
         if self.harvest is None or f"harvested-{kind}" in ctx.flags:
             return
         ctx.flags.add(f"harvested-{kind}")   # the harvest's own calls to record() return at once
-        try:
-            self.harvest(ctx, kind)
-        except (Fail, StudentFailure):
-            pass   # remembered by the ctx.once function that raised it, for its test to report
+        for gather in self.harvest(kind):
+            try:
+                gather(ctx, kind)
+            except (Fail, StudentFailure):
+                pass   # remembered by the ctx.once function that raised it, for its test to report
         ctx.release(f"train-{kind}")
         ctx.flags.add(f"ended-{kind}")
 

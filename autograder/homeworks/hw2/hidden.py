@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 
 from autograder.pipeline import expect, pictures, training
-from autograder.pipeline.isolate import StudentFailure
 from autograder.pipeline.score import Fail, Partial, graded
 from autograder.pipeline.vae import as_float
 
@@ -367,19 +366,15 @@ def _training(ctx, kind: str) -> training.Job:
                                                  f"grader's {train['images'].shape[0]} training images)")
 
 
-def _harvest(ctx, kind: str) -> None:
+def _harvest(kind: str) -> tuple:
     """Everything the tests ask of a trained model; then its process ends, so that the grader's
     pictures are drawn with no student process alive (peak memory)."""
-    for gather in ((_test_mse, _reconstructions) if kind == "ae" else (_aux_results,)):
-        try:
-            gather(ctx, kind)
-        except (Fail, StudentFailure):
-            pass   # remembered by ctx.once, reported by the test that needs it
+    return (_test_mse, _reconstructions) if kind == "ae" else (_aux_results,)
 
 
 # The autoencoder first: with ``jobs=1`` its tests run, and its process ends, before the other trains.
 TRAININGS = training.Trainings(("ae", "aux"), _training, epochs=EPOCHS, label=_label,
-                               harvest=lambda ctx, kind: _harvest(ctx, kind))
+                               harvest=_harvest)
 
 
 # Each function that asks a trained model for something records its training first, outside
@@ -433,7 +428,7 @@ def _aux_results(ctx, kind: str = "aux") -> dict:
         for key, images, y in (("fresh", data["fresh"]["images"], data["fresh"]["labels"]),
                                ("held-out", torch.cat([data["val"]["images"], data["test"]["images"]]),
                                 torch.cat([data["val"]["labels"], data["test"]["labels"]]))):
-            scores = _ask(ctx, "logits", images, box=TRAININGS.box(ctx, "aux"),
+            scores = _ask(ctx, "logits", images, box=TRAININGS.box(ctx, kind),
                           what=f"the trained AuxAutoencoder's logits on {images.shape[0]} images")
             scores = expect.values(scores, "the AuxAutoencoder's logits", (images.shape[0], measure.NUM_CLASSES))
             results[key] = (measure.accuracy(scores, y), measure.majority(y))
