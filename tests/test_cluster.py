@@ -30,7 +30,7 @@ pytest.importorskip("distributed")
 # kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
 pytestmark = pytest.mark.xdist_group("processes")
 
-FAST = ["--only", "reparametrize", "--timeout", "30", "--limit", "60", "--quiet"]
+FAST = ["--only", "reparametrize", "--timeout", "30", "--limit", "40", "--quiet"]
 
 
 def _batch(subs: Path, out: Path, *extra, wait=True):

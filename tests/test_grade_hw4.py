@@ -138,37 +138,53 @@ ONE_BUG = {
 }
 
 
-def graded_one_bug(tmp_path, bug) -> dict:
-    """The full grading of the reference with ``ONE_BUG[bug]``: it loses the points of its own tests only."""
-    patches, lost = ONE_BUG[bug]
-    # One of them is graded with the trainings one after the other (--jobs 1): scores must not
-    # depend on that choice.
-    jobs = 1 if bug == "made_up_loss" else 2
-    results = grade("hw4", submission(tmp_path, bug, patches), options={"jobs": jobs})
-    assert_one_bug_costs_only(results, hidden, lost, below=0.25, bug=bug)
+# Bugs in parts of the homework that cannot reach each other's tests share a grading (a hw4 grading
+# trains two models: minutes): each bug of a pair must cost exactly its own tests, the pair together
+# their union and nothing more. made_up_loss and one_hot_long touch only what train_vae returns and
+# the dtype of the one-hot codes (torch.cat promotes them to float); loss_not_averaged and
+# decoder_ignores_class touch the loss's scale and the CVAE decoder's input.
+GRADINGS = {"made_up_loss+one_hot_long": 1, "loss_not_averaged+decoder_ignores_class": 2}
+
+
+def graded_bugs(tmp_path, grading) -> dict:
+    """The full grading of the reference with the bugs of ``grading``: it loses their tests' points only.
+    One grading trains with the trainings one after the other (--jobs 1): scores must not depend on that."""
+    bugs = grading.split("+")
+    patches = [patch for bug in bugs for patch in ONE_BUG[bug][0]]
+    lost = [name for bug in bugs for name in ONE_BUG[bug][1]]
+    results = grade("hw4", submission(tmp_path, grading.replace("+", "-"), patches), options={"jobs": GRADINGS[grading]})
+    assert_one_bug_costs_only(results, hidden, lost, below=0.25, bug=grading)
     return results
 
 
-# What train_vae returns cannot change training, so everything measured from the trained models
-# matches the reference's grading (which used --jobs 2) to the last digit. Determinism: the VAE
-# training never touches one_hot, so its graded numbers match the reference's exactly, although
-# they came from two separate gradings.
-SAME_AS_THE_REFERENCE = {"made_up_loss": names(hidden.vae_training, hidden.cvae_training, hidden.cvae_generation),
-                         "one_hot_long": names(hidden.vae_training, hidden.vae_honesty)}
+# What train_vae returns cannot change training, nor can the dtype of the one-hot codes, so
+# everything measured from the trained models matches the reference's grading (which trained side
+# by side) to the last digit, although the two came from separate gradings.
+SAME_AS_THE_REFERENCE = {"made_up_loss+one_hot_long": names(hidden.vae_training, hidden.cvae_training,
+                                                            hidden.cvae_generation)}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bug", sorted(set(ONE_BUG) - set(SAME_AS_THE_REFERENCE)))
-def test_one_bug_loses_only_its_points(tmp_path, bug):
-    graded_one_bug(tmp_path, bug)
+@pytest.mark.parametrize("grading", sorted(set(GRADINGS) - set(SAME_AS_THE_REFERENCE)))
+def test_one_bug_loses_only_its_points(tmp_path, grading):
+    graded_bugs(tmp_path, grading)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bug", sorted(SAME_AS_THE_REFERENCE))
-def test_one_bug_loses_only_its_points_and_keeps_the_references_numbers(tmp_path, bug, reference_results):
-    mine, reference = texts(graded_one_bug(tmp_path, bug)), texts(reference_results)  # text, not pictures
-    for name in SAME_AS_THE_REFERENCE[bug]:
-        assert mine[name] == reference[name], (bug, name, mine[name], reference[name])
+@pytest.mark.parametrize("grading", sorted(SAME_AS_THE_REFERENCE))
+def test_one_bug_loses_only_its_points_and_keeps_the_references_numbers(tmp_path, grading, reference_results):
+    mine, reference = texts(graded_bugs(tmp_path, grading)), texts(reference_results)  # text, not pictures
+    for name in SAME_AS_THE_REFERENCE[grading]:
+        assert mine[name] == reference[name], (grading, name, mine[name], reference[name])
+
+
+def test_bugs_that_share_a_grading_cannot_reach_each_others_tests():
+    """Every one-bug case is graded, and the bugs of a shared grading lose disjoint sets of tests."""
+    graded = [bug for grading in GRADINGS for bug in grading.split("+")]
+    assert sorted(graded) == sorted(ONE_BUG)
+    for grading in GRADINGS:
+        first, second = (set(ONE_BUG[bug][1]) for bug in grading.split("+"))
+        assert not first & second, grading
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Grading homework 5 end to end: uploads of source.zip + output.zip, the untouched stencil, the given
-default, raw-pixel codes, an upload that disagrees with its code, and the reference. Tests that train
-are marked ``slow`` (the default trains in about a second, the reference in about 45 s).
+default, raw-pixel codes, an upload that disagrees with its code, and the reference (its homework
+folder, graded from the command line). Tests that train are marked ``slow`` (the default trains in
+about a second, the reference in about 45 s).
 
 Submissions are made the way students make them: the variant's ``answer/vae.py`` writes its codes,
 ``zipsrc.py hw5`` and ``zipout.py hw5`` package them, and the grader gets the folder holding both zips.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -227,13 +229,25 @@ def test_uploaded_codes_that_disagree_with_the_code_are_flagged(tmp_path, defaul
 
 
 # ----------------------------------------------------------------------------- slow: the reference
+@pytest.fixture(scope="module")
+def reference_graded(tmp_path_factory):
+    """The reference as a TA meets it most often: the student's homework folder (``answer/`` and the
+    codes its own run wrote to ``outputs/``), graded from the command line as a TA types it. The
+    student's run used another seed than the grader's retraining (--seed 0): an honest upload that is
+    not bit-identical to the recomputed codes must still agree. Returns (the run, results.json)."""
+    root = tmp_path_factory.mktemp("reference")
+    answer = answer_folder(root, "hw5", SOLUTION / "answer" / "vae.py")
+    run_main(answer, root / "hw5" / "outputs", seed=1)
+    out = root / "results.json"
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "hw5", str(root / "hw5"), "--out", str(out),
+                          "--quiet"], cwd=KIT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run, json.loads(out.read_text())
+
+
 @pytest.mark.slow
-def test_reference_reaches_b_or_better_and_its_upload_agrees(tmp_path):
-    answer = answer_folder(tmp_path, "reference", SOLUTION / "answer" / "vae.py")
-    # The student's own run used another seed than the grader's retraining (--seed 0): an honest
-    # upload that is not bit-identical to the recomputed codes must still agree.
-    codes = run_main(answer, tmp_path / "reference" / "codes", seed=1)
-    results = grade("hw5", upload(answer, codes), tmp_path / "results.json", timeout=600)
+def test_reference_reaches_b_or_better_and_its_codes_agree(reference_graded):
+    results = reference_graded[1]
     got = scores(results)
     for test in hidden.UNIT_TESTS + [hidden.codes, hidden.honesty]:
         assert got[test.name] == full(hidden, test), feedback_of(results, test)
@@ -241,6 +255,20 @@ def test_reference_reaches_b_or_better_and_its_upload_agrees(tmp_path):
     print("reference:", text.splitlines()[0], "|", text.splitlines()[1])
     print("honesty:", feedback_of(results, hidden.honesty))
     assert got[hidden.clustering.name] >= 0.80 * hidden.MARKS_POINTS, text
+
+
+@pytest.mark.slow
+def test_grading_the_reference_folder_from_the_command_line(reference_graded):
+    """``python -m autograder grade hw5 FOLDER``: the grader retrains the model and gives the reference
+    its A; every other test gets full marks."""
+    run, results = reference_graded
+    assert "Total" in run.stdout and "Traceback" not in run.stderr
+    for test in hidden.TESTS:
+        text = feedback_of(results, test)
+        if test is hidden.clustering:  # the reference earns an A, not every mark of the table
+            assert "Row reached: A" in text and scores(results)[test.name] >= 0.9 * test.points, text
+        else:
+            assert scores(results)[test.name] == full(hidden, test), text
 
 
 def test_check_script_scores_dev_codes_like_the_grader(tmp_path):
