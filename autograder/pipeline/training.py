@@ -24,10 +24,11 @@ the trainings before the unit tests, which then run beside them.
 Memory: a homework may pass ``harvest=function(kind)``, which names the functions ``f(ctx, kind)``
 that ask the trained model for everything the tests will need (each cached with ``ctx.once``, so
 each remembers its own value or failure; one that fails does not stop the others). They run as
-soon as the training is recorded; the student's process is then ended, so that the grader's heavy measurements (a classifier, a search of the training set) never
-share the machine with a student process. A harvest must not draw pictures (they belong to the
-test that shows them), and each function it calls must record the training (``record``) before
-its ``ctx.once``: recording is what starts the harvest. Asking an ended process for more is a bug in the homework's tests, and is
+soon as the training is recorded; the student's process is then ended, so that the grader's heavy
+measurements (a classifier, a search of the training set) never share the machine with a student
+process. A harvest must not draw pictures (they belong to the test that shows them), and each
+function it calls must record the training (``record``) before its ``ctx.once``: recording is what
+starts the harvest. Asking an ended process for more is a bug in the homework's tests, and is
 reported as such.
 """
 from __future__ import annotations
@@ -107,6 +108,10 @@ class Trainings:
             self.start(ctx, kind)
         if self.harvest is not None and ctx.jobs >= 2:
             self._wait_for_gatherer(ctx, kind)
+        return self._gather(ctx, kind)
+
+    def _gather(self, ctx: Context, kind: str) -> dict:
+        """The training's answer (once), then its harvest."""
         answer = ctx.once(f"trained-{kind}", lambda: self._answer(ctx, kind))
         self._harvest(ctx, kind)
         return answer
@@ -135,8 +140,7 @@ class Trainings:
     def _gatherer(self, ctx: Context, kind: str) -> threading.Thread:
         def gather():
             try:
-                ctx.once(f"trained-{kind}", lambda: self._answer(ctx, kind))
-                self._harvest(ctx, kind)
+                self._gather(ctx, kind)
             except (Fail, StudentFailure):
                 pass   # remembered by ctx.once: the tests of this training report it
             except BaseException as err:   # noqa: BLE001 (handed to the main thread)

@@ -33,17 +33,19 @@ COPY_DISTANCE = 0.01      # a sample this close to a training image is a copy ..
 COPY_FRACTION_MAX = 0.10  # ... and at most this share of samples may be copies;
 MEDIAN_DISTANCE_MIN = 0.035  # the typical sample must be at least this far from every training image
 SPREAD_MIN = 0.10         # mean RMS distance between two samples of the same digit (z must matter)
-TRAININGS = training.Trainings(
-    ("vae", "cvae"),
-    lambda ctx, kind: training.Job(("train", kind, EPOCHS, ctx.seed(40)), seed=ctx.seed(41),
-                                   what=f"train_vae ({EPOCHS} epochs of the {kind.upper()} on the MNIST training set)"),
-    epochs=EPOCHS, requires=("reported", "seconds"), harvest=lambda kind: _harvest(kind))
 
 
 def _harvest(kind: str) -> tuple:
     """Everything the tests ask of a trained model, in the tests' order; then its process ends, so
     the classifier and the training-set search run with no student process alive (peak memory)."""
     return (_test_nelbo, _honesty_nelbo, _bottleneck_images) + ((_cvae_samples,) if kind == "cvae" else ())
+
+
+TRAININGS = training.Trainings(
+    ("vae", "cvae"),
+    lambda ctx, kind: training.Job(("train", kind, EPOCHS, ctx.seed(40)), seed=ctx.seed(41),
+                                   what=f"train_vae ({EPOCHS} epochs of the {kind.upper()} on the MNIST training set)"),
+    epochs=EPOCHS, requires=("reported", "seconds"), harvest=_harvest)
 
 
 def _mnist(split: str, count: int | None = None):
