@@ -125,9 +125,10 @@ def test_killed_workers_lose_nothing_and_a_worker_killer_fails_alone(tmp_path):
         run = _batch(subs, tmp_path / "out", "--scheduler", dask.address)
         stop.set()
     assert run.returncode == 0, run.stderr[-2000:]
-    assert any(k[0] == "alice" for k in killed), "the test never caught alice mid-grading"
-    assert len([k for k in killed if k[0] == "mallory"]) == 2
     rows = _rows(tmp_path / "out" / "grades.csv")
+    seen = (killed, {student: (row["status"], row["note"]) for student, row in rows.items()})  # if it fails
+    assert any(k[0] == "alice" for k in killed), ("the test never caught alice mid-grading", seen)
+    assert len([k for k in killed if k[0] == "mallory"]) == 2, seen
     assert sorted(rows) == ["alice", "bob", "erin", "mallory"]
     assert float(rows["alice"]["score"]) == 10.0 and rows["alice"]["status"] == "graded"
     assert float(rows["erin"]["score"]) == 10.0 and float(rows["bob"]["score"]) == 0.0
