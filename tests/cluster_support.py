@@ -93,8 +93,12 @@ class LocalDask:
 
 
 def graders(student: str) -> list[tuple[int, int]]:
-    """(pid, parent pid) of every per-student grader process now grading ``student``."""
-    found = []
+    """(pid, parent pid) of every per-student grader process now grading ``student``.
+
+    A grader's sandbox child carries the grader's command line from its fork until its exec, and
+    once process ids wrap round (32768 here) it can come before its grader in ``/proc``: only the
+    outermost of such a family is a grader."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -106,8 +110,8 @@ def graders(student: str) -> list[tuple[int, int]]:
         if b"autograder" in argv and b"grade" in argv and any(a.endswith(f"/{student}".encode())
                                                                or a.endswith(f"/{student}.zip".encode())
                                                                for a in argv):
-            found.append((int(entry.name), parent))
-    return found
+            found[int(entry.name)] = parent
+    return [(pid, parent) for pid, parent in found.items() if parent not in found and parent > 1]
 
 
 def children(pid: int) -> list[int]:

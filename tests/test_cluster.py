@@ -88,24 +88,32 @@ def test_cluster_batch_gives_the_local_batch_scores(mixed, tmp_path):
         str(tmp_path / "local"), str(tmp_path / "remote"))
 
 
+def _sandboxed(pid: int) -> bool:
+    """Whether the grader ``pid`` now runs student code: a child of it has become the sandbox."""
+    for child in children(pid):
+        try:
+            if b"autograder.pipeline.child" in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def _kill_workers_of(student: str, times: int, stop: threading.Event, killed: list) -> None:
-    """Kill (SIGKILL) the worker process grading ``student`` once its grader has started grading
-    (it runs the student's code in a child process of its own), ``times`` times at most."""
-    seen = set()
+    """Kill (SIGKILL) the worker process grading ``student`` while its grader runs the student's
+    code, ``times`` times at most. Every grader is looked at again until it is caught or ends (it
+    also starts short-lived children, which must not make its sandbox go unseen)."""
+    caught = set()
     while not stop.is_set() and len([k for k in killed if k[0] == student]) < times:
         for pid, worker in graders(student):
-            if pid in seen:
-                continue
-            seen.add(pid)
-            while not stop.is_set() and Path(f"/proc/{pid}").exists() and not children(pid):
-                time.sleep(0.1)  # however long the grader takes to start under load
-            if children(pid):  # mid-grading
+            if pid not in caught and _sandboxed(pid):  # mid-grading
+                caught.add(pid)
                 try:
                     os.kill(worker, signal.SIGKILL)
                     killed.append((student, worker, pid))
                 except ProcessLookupError:
                     pass
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -192,6 +200,30 @@ def test_files_from_a_worker_stay_in_the_students_folder(tmp_path, name):
     with pytest.raises(ValueError, match="refusing to write"):
         replace_folder(folder, {"results.json": b"{}", name: b"x"})
     assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/escape.txt").exists()
+
+
+def test_the_kill_helper_finds_a_grader_and_not_its_childs_copy(tmp_path):
+    """Between fork and exec a sandbox child has its grader's command line. The killer must take
+    the grader, whichever of the two ``/proc`` lists first (process ids wrap round)."""
+    ready = tmp_path / "forked"
+    family = subprocess.Popen([sys.executable, "-c", "import os, sys, time\n"
+                               "child = os.fork()\n"
+                               "if child: open(sys.argv[-1], 'w').write(str(child))\n"
+                               "time.sleep(60)\n",
+                               "autograder", "grade", "hw4", str(tmp_path / "zed"), str(ready)])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.is_file() or not ready.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        copy = int(ready.read_text())
+        assert children(family.pid) == [copy]
+        assert graders("zed") == [(family.pid, os.getpid())]
+    finally:
+        for pid in children(family.pid):
+            os.kill(pid, signal.SIGKILL)
+        family.kill()
+        family.wait()
 
 
 def test_a_workers_differences_are_named():
