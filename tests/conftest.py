@@ -137,6 +137,16 @@ def pytest_unconfigure(config):
         shutil.rmtree(config._aekit_groups.parent, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- the first local batch
+@pytest.fixture(scope="session")
+def first_batch(tmp_path_factory):
+    """tests/batch_support.py's class of six graded once by the local batch: tests/test_batch.py
+    checks it (and then regrades it), tests/test_cluster.py compares the Dask batch with it."""
+    from batch_support import grade_first_batch
+
+    return grade_first_batch(tmp_path_factory.mktemp("batch"))
+
+
 # --------------------------------------------------------------------------- the Gradescope bundle
 @pytest.fixture(scope="session")
 def gradescope_root():

@@ -7,59 +7,22 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-KIT = Path(__file__).resolve().parents[1]
-REFERENCE = KIT / "solutions" / "hw4"
-STENCIL = KIT / "stencil" / "hw4"
+from batch_support import KIT, REFERENCE, copy_submission as _copy, rows as _rows, run_batch as _run
+
 # The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
 # kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
 pytestmark = pytest.mark.xdist_group("processes")
 
 
-def _copy(source: Path, target: Path, prelude: str = "") -> None:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("outputs", "checkpoints", "__pycache__"))
-    if prelude:
-        vae = target / "vae.py"
-        vae.write_text(vae.read_text() + "\n" + prelude)
-
-
-def _run(*args, cwd=KIT):
-    env = dict(os.environ, PYTHONPATH=str(KIT))  # the kit may be run from another folder
-    return subprocess.run([sys.executable, "-m", "autograder", "batch", "hw4", *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("batch")
-    subs = root / "submissions"
-    subs.mkdir()
-    _copy(REFERENCE, subs / "alice")
-    _copy(STENCIL, subs / "bob")
-    _copy(REFERENCE, subs / "carol", "while True:\n    pass\n")               # hangs on import
-    _copy(REFERENCE, subs / "dave", "import os\nos._exit(3)\n")               # crashes on import
-    _copy(REFERENCE, subs / "erin",                                            # attacks its grader
-          "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n")
-    shutil.make_archive(str(subs / "frank"), "zip", REFERENCE)                 # a zip is fine too
-    (subs / "notes.txt").write_text("not a submission\n")
-    out, table = root / "results", root / "grades.csv"
-    args = [subs, "--workers", "2", "--csv", table, "--out-dir", out, "--only", "reparametrize",
-            "--timeout", "30", "--limit", "40", "--quiet"]
-    first = _run(*args)
-    return {"subs": subs, "out": out, "table": table, "args": args, "first": first}
-
-
-def _rows(table: Path) -> dict:
-    with open(table, newline="") as handle:
-        return {row["student"]: row for row in csv.DictReader(handle)}
+def graded(first_batch):
+    """The class of tests/batch_support.py graded by the local batch (tests/conftest.py)."""
+    return first_batch
 
 
 def test_every_student_gets_results_feedback_and_a_row(graded):

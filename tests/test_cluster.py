@@ -23,15 +23,12 @@ from pathlib import Path
 import pytest
 
 from cluster_support import KIT, LocalDask, children, graders
-from test_batch import REFERENCE, STENCIL, _copy, _rows
+from batch_support import FAST, REFERENCE, STENCIL, copy_submission as _copy, rows as _rows
 
 pytest.importorskip("distributed")
 # The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
 # kill) grader processes by student name: one worker runs them one after the other (tests/conftest.py).
 pytestmark = pytest.mark.xdist_group("processes")
-
-FAST = ["--only", "reparametrize", "--timeout", "30", "--limit", "40", "--quiet"]
-
 
 def _batch(subs: Path, out: Path, *extra, wait=True):
     command = [sys.executable, "-m", "autograder", "batch", "hw4", str(subs), "--csv", str(out / "grades.csv"),
@@ -50,42 +47,38 @@ def _scores(folder: Path) -> dict:
     return found
 
 
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    subs = tmp_path_factory.mktemp("cluster") / "submissions"
-    subs.mkdir()
-    _copy(REFERENCE, subs / "alice")
-    _copy(STENCIL, subs / "bob")
-    _copy(REFERENCE, subs / "carol", "while True:\n    pass\n")          # hangs on import
-    _copy(REFERENCE, subs / "dave", "import os\nos._exit(3)\n")          # crashes on import
-    shutil.make_archive(str(subs / "frank"), "zip", REFERENCE)            # a zip
-    return subs
-
-
 @pytest.mark.slow
-def test_cluster_batch_gives_the_local_batch_scores(mixed, tmp_path):
-    local = _batch(mixed, tmp_path / "local", "--workers", "2")
+def test_cluster_batch_gives_the_local_batch_scores(first_batch, tmp_path):
+    """The class of tests/batch_support.py on two Dask workers against its local batch (graded
+    once for this test and tests/test_batch.py, and kept as it was before those tests regrade it)."""
+    local, kept = first_batch["first"], first_batch["kept"]
     assert local.returncode == 0, local.stderr[-2000:]
+    remote_root = tmp_path / "remote"
     with LocalDask(tmp_path / "dask", workers=2) as dask:
-        remote = _batch(mixed, tmp_path / "remote", "--scheduler", dask.address)
+        remote = _batch(kept / "submissions", remote_root, "--scheduler", dask.address)
     assert remote.returncode == 0, remote.stderr[-2000:]
     assert "Dask dashboard: http://127.0.0.1:" in remote.stdout
-    expected, got = _scores(tmp_path / "local" / "results"), _scores(tmp_path / "remote" / "results")
-    assert set(got) == {"alice", "bob", "carol", "dave", "frank"}
+    expected, got = _scores(kept / "results"), _scores(remote_root / "results")
+    assert set(got) == {"alice", "bob", "carol", "dave", "erin", "frank"}
     assert got == expected
     assert got["alice"][0] == 10.0 and got["frank"][0] == 10.0 and got["bob"][0] == 0.0
-    local_rows, remote_rows = _rows(tmp_path / "local" / "grades.csv"), _rows(tmp_path / "remote" / "grades.csv")
+    local_rows, remote_rows = _rows(kept / "grades.csv"), _rows(remote_root / "grades.csv")
+    assert set(remote_rows) == set(local_rows)
     for student, row in remote_rows.items():
         for field in ("score", "max_score", "status", "failed_tests"):
             assert row[field] == local_rows[student][field], (student, field)
     # Every file the per-student grader wrote comes back, whatever it is.
     for student in got:
-        names = {p.name for p in (tmp_path / "local" / "results" / student).iterdir()}
-        assert names == {p.name for p in (tmp_path / "remote" / "results" / student).iterdir()}
+        names = {p.name for p in (kept / "results" / student).iterdir()}
+        assert names == {p.name for p in (remote_root / "results" / student).iterdir()}
         assert {"results.json", "meta.json", "feedback.txt", "grader.log"} <= names
-    # The summary is the local batch's, line for line, but for the timing-free parts.
-    assert remote.stdout.split("Graded", 1)[1] == local.stdout.split("Graded", 1)[1].replace(
-        str(tmp_path / "local"), str(tmp_path / "remote"))
+    # The summary is the local batch's, line for line, but for the timing-free parts and the folders.
+    local_summary = local.stdout.split("Graded", 1)[1]
+    for folder in ("submissions", "results", "grades.csv", "report"):
+        local_summary = local_summary.replace(str(first_batch["root"] / folder), str(remote_root / folder))
+    remote_summary = remote.stdout.split("Graded", 1)[1].replace(str(kept / "submissions"),
+                                                                 str(remote_root / "submissions"))
+    assert remote_summary == local_summary
 
 
 def _sandboxed(pid: int) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cluster_support import KIT
-from test_batch import REFERENCE, STENCIL, _copy, _rows
+from batch_support import REFERENCE, STENCIL, copy_submission as _copy, rows as _rows
 
 SCRIPT = KIT / ".ci" / "slurm-up.sh"
 # The batch, cluster and SLURM tests grade students of the same names, and the cluster tests find (and
