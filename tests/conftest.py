@@ -28,6 +28,13 @@ import pytest
 
 import cgroup_support
 
+# One test process per core (pytest-xdist), so every process the tests start (graders, notebook
+# kernels, nbgrader) computes on one thread. With torch's default, a thread per core, such a process
+# beside a busy worker spends most of its CPU waiting on its own threads: hw2's notebook in QUICK mode,
+# with one core taken, took 54 s of CPU against 13 s on one thread. The sandbox sets its own.
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 KIT = Path(__file__).resolve().parents[1]
 DEFAULT_BOX_MB = 768   # Gradescope's default autograder box
 TESTS = Path(__file__).resolve().parent
