@@ -26,11 +26,14 @@ def copy_submission(source: Path, target: Path, prelude: str = "") -> None:
         vae.write_text(vae.read_text() + "\n" + prelude)
 
 
-def run_batch(*args, cwd=KIT) -> subprocess.CompletedProcess:
-    """``python -m autograder batch hw4 ARGS`` in its own process, as a TA runs it."""
+def run_batch(*args, cwd=KIT, wait=True):
+    """``python -m autograder batch hw4 ARGS`` in its own process, as a TA runs it: its
+    CompletedProcess, or with ``wait=False`` the running Popen (output piped)."""
+    command = [sys.executable, "-m", "autograder", "batch", "hw4", *map(str, args)]
     env = dict(os.environ, PYTHONPATH=str(KIT))  # the kit may be run from another folder
-    return subprocess.run([sys.executable, "-m", "autograder", "batch", "hw4", *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=900)
+    if not wait:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
 def rows(table: Path) -> dict:
