@@ -123,6 +123,25 @@ def test_seeded_calls_are_reproducible(box):
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_the_students_process_is_deterministic_without_loading_torch_compile(workdir):
+    """Deterministic kernels, warning where there is none, as torch.use_deterministic_algorithms(True,
+    warn_only=True) sets them; torch.compile's flag too, but only once a student's code loads it."""
+    (workdir / "mode_agent.py").write_text(textwrap.dedent('''
+        import sys
+        import torch
+        EXPORTS = ("mode",)
+        def mode():
+            loaded_at_start = "torch._inductor.config" in sys.modules
+            import torch._inductor.config as inductor
+            return {"on": torch.are_deterministic_algorithms_enabled(),
+                    "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
+                    "compile": inductor.deterministic, "loaded_at_start": loaded_at_start}
+    '''))
+    with Sandbox(workdir, "mode_agent") as sandbox:
+        mode = sandbox.call("mode")
+    assert mode == {"on": True, "warn_only": True, "compile": True, "loaded_at_start": False}, mode
+
+
 def test_environment_is_scrubbed(workdir, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
     (workdir / "env_agent.py").write_text("import os\nEXPORTS=('env',)\ndef env():\n    return dict(os.environ, CWD=os.getcwd())\n")

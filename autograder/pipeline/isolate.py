@@ -119,6 +119,7 @@ def child_environment(workdir: Path, threads: int, device: str = "cpu") -> dict:
         "AEKIT_OFFLINE": "1",
         "AEKIT_PROGRESS": "0",
         "LANG": "C.UTF-8",
+        "TORCHINDUCTOR_DETERMINISTIC": "1",   # torch.compile's part of deterministic mode (child.py)
     }
     if device == "cuda":
         env["AEKIT_DEVICE"] = "cuda"
