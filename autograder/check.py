@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .homeworks import load_checks, load_spec
 from .pipeline.checks import SANDBOX
+from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, summary
 from .pipeline.score import Context, TestResult, run_tests
 from .pipeline.unpack import SubmissionError, unpacked
@@ -26,7 +27,10 @@ def check(homework: str, folder: Path | None = None, progress=None) -> list[Test
         missing = [name for name in code if not (workdir / name).is_file()]
         if missing:
             return failed_everywhere(load_checks(homework), f"{folder} has no {', '.join(missing)}.")
-        ctx = Context(workdir=workdir, agent=spec.agent, options={"seed": 0})
+        # The short training check makes an optimizer: its process loads what torch needs for one
+        # while this one loads torch and the checks.
+        ctx = Context(workdir=workdir, agent=spec.agent, options={"seed": 0},
+                      limits=Limits(preload=("torch._dynamo",)))
         _start_early(ctx)
         try:
             checks = load_checks(homework)  # imports torch here while the student's process does there

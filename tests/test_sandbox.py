@@ -142,6 +142,23 @@ def test_the_students_process_is_deterministic_without_loading_torch_compile(wor
     assert mode == {"on": True, "warn_only": True, "compile": True, "loaded_at_start": False}, mode
 
 
+def test_a_preloaded_module_is_loaded_without_being_asked_for(workdir):
+    """``Limits.preload`` (the check verb's torch._dynamo): the process imports it by itself."""
+    (workdir / "loaded_agent.py").write_text(textwrap.dedent('''
+        import sys, time
+        EXPORTS = ("loaded",)
+        def loaded(name, wait):
+            deadline = time.monotonic() + wait
+            while name not in sys.modules and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return name in sys.modules
+    '''))
+    with Sandbox(workdir, "loaded_agent", Limits(preload=("xml.dom.minidom",))) as sandbox:
+        assert sandbox.call("loaded", "xml.dom.minidom", 30.0) is True
+    with Sandbox(workdir, "loaded_agent") as sandbox:
+        assert sandbox.call("loaded", "xml.dom.minidom", 1.0) is False
+
+
 def test_environment_is_scrubbed(workdir, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
     (workdir / "env_agent.py").write_text("import os\nEXPORTS=('env',)\ndef env():\n    return dict(os.environ, CWD=os.getcwd())\n")

@@ -42,6 +42,22 @@ def deterministic(torch) -> None:
         setter(True, warn_only=True)
 
 
+def preload(names) -> None:
+    """Import the modules ``Limits.preload`` names in a thread of their own, while the process
+    already serves: a request that needs one of them waits for it (Python's import lock), the
+    others do not. An import that fails here is left to the code that needs it."""
+    import importlib
+    import threading
+
+    def load():
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001
+                return
+    threading.Thread(target=load, name="preload", daemon=True).start()
+
+
 def _hint(exc: BaseException, message: str) -> str:
     """A line of advice for mistakes whose message alone does not say what to change."""
     lowered = message.lower()
@@ -129,6 +145,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(int(os.environ.get("AEKIT_THREADS", "1")))
     deterministic(torch)
     agent = importlib.import_module(agent_name)
+    preload(filter(None, os.environ.get("AEKIT_PRELOAD", "").split(",")))
     serve(agent, request_fd, answer_fd, workdir)
     return 0
 

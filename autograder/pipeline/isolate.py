@@ -68,6 +68,9 @@ class Limits:
     threads: int = 1            # torch threads: one per process keeps results deterministic
     isolate: bool = True        # own user (as root) and no network; False only for benchmarks
     device: str = "cpu"         # "cuda": the student's process sees the GPU (see pipeline/devices.py)
+    # Modules of torch's the process imports before its first request, while the grader is still
+    # loading (``check``: torch._dynamo, which torch loads with the first optimizer, about 1 s).
+    preload: tuple = ()
 
 
 def _prepare_child(limits: Limits, uid: int | None, network_flags: int):
@@ -182,6 +185,8 @@ class Sandbox:
             accounts.lock_kit()
         env = child_environment(self.cwd, self.limits.threads, self.limits.device)
         env["PYTHONPATH"] = os.pathsep.join([str(self.cwd), str(self._runtime / "kit")])
+        if self.limits.preload:
+            env["AEKIT_PRELOAD"] = ",".join(self.limits.preload)
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()
         log = open(self.log_path, "ab")
