@@ -173,6 +173,15 @@ def _scores(ctx) -> dict:
     return ctx.once("scores", lambda: measure.scores(_recomputed(ctx)))
 
 
+def _upload_scores(ctx) -> dict:
+    """``{split: scoring.Score}`` of the uploaded codes (``{}`` when the upload has a problem). They
+    need no student process, so ``PREPARE`` computes them while the retraining runs."""
+    def compute():
+        upload = uploaded(ctx.workdir)
+        return {} if upload.get("problem") else measure.scores(upload)
+    return ctx.once("upload-scores", compute)
+
+
 @graded("Honesty: the uploaded codes agree with the grader's retraining", points=4)
 def honesty(ctx):
     upload = uploaded(ctx.workdir)
@@ -193,7 +202,7 @@ def honesty(ctx):
             raise Fail(f"FLAGGED: your uploaded {split} codes have {mine.shape[1]} dimensions but the model your "
                        f"vae.py trains gives {theirs.shape[1]}. Upload the codes of the code you submit: run "
                        "`python answer/vae.py`, then `python zipout.py hw5`. A TA will look at this submission.")
-        score_up = scoring.score(mine, measure.gold(split)).value
+        score_up = _upload_scores(ctx)[split].value
         score_re = got[split].value
         same = measure.agreement(mine, theirs, split)
         gap = score_up - score_re
@@ -245,5 +254,6 @@ def clustering(ctx):
 UNIT_TESTS = [reparametrize, kld, vae_loss]
 TRAINING_TESTS = [codes, honesty, clustering]
 TESTS = UNIT_TESTS + TRAINING_TESTS
-# Before the first student process: the trainings, when two jobs let them run beside the unit tests.
-PREPARE = (TRAININGS.early(TRAINING_TESTS),)
+# Before the first student process: the trainings, when two jobs let them run beside the unit tests;
+# then the uploaded codes' scores, while the retraining runs.
+PREPARE = (TRAININGS.early(TRAINING_TESTS), _upload_scores)
