@@ -174,12 +174,18 @@ def _scores(ctx) -> dict:
 
 
 def _upload_scores(ctx) -> dict:
-    """``{split: scoring.Score}`` of the uploaded codes (``{}`` when the upload has a problem). They
-    need no student process, so ``PREPARE`` computes them while the retraining runs."""
+    """``{split: scoring.Score}`` of the uploaded codes (``{}`` when the upload has a problem)."""
     def compute():
         upload = uploaded(ctx.workdir)
         return {} if upload.get("problem") else measure.scores(upload)
     return ctx.once("upload-scores", compute)
+
+
+def _score_upload_early(ctx) -> None:
+    """For ``PREPARE``: with two jobs, score the upload while the retraining runs rather than after it.
+    With one job memory comes first: scikit-learn is loaded once the student's process has ended."""
+    if ctx.jobs >= 2:
+        _upload_scores(ctx)
 
 
 @graded("Honesty: the uploaded codes agree with the grader's retraining", points=4)
@@ -256,4 +262,4 @@ TRAINING_TESTS = [codes, honesty, clustering]
 TESTS = UNIT_TESTS + TRAINING_TESTS
 # Before the first student process: the trainings, when two jobs let them run beside the unit tests;
 # then the uploaded codes' scores, while the retraining runs.
-PREPARE = (TRAININGS.early(TRAINING_TESTS), _upload_scores)
+PREPARE = (TRAININGS.early(TRAINING_TESTS), _score_upload_early)
