@@ -27,10 +27,8 @@ def check(homework: str, folder: Path | None = None, progress=None) -> list[Test
         missing = [name for name in code if not (workdir / name).is_file()]
         if missing:
             return failed_everywhere(load_checks(homework), f"{folder} has no {', '.join(missing)}.")
-        # The short training check makes an optimizer: its process loads what torch needs for one
-        # while this one loads torch and the checks.
         ctx = Context(workdir=workdir, agent=spec.agent, options={"seed": 0},
-                      limits=Limits(preload=("torch._dynamo",)))
+                      limits=Limits(preload=spec.check_preload))
         _start_early(ctx)
         try:
             checks = load_checks(homework)  # imports torch here while the student's process does there

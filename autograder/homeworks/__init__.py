@@ -60,6 +60,8 @@ class HomeworkSpec:
     gradescope_jobs: int = 2               # the most tests graded side by side on Gradescope
     student_dir: str = ""                  # sub-folder of stencil/hwN holding source_files
     upload_files: tuple[str, ...] = ()     # what the upload must hold (default: source_files)
+    check_preload: tuple[str, ...] = ()    # modules the public checks' student process loads while
+                                           # the grader loads the checks (isolate.Limits.preload)
 
     def __post_init__(self):
         defaults = {"notebook": f"notebooks/{self.name}.ipynb", "agent": f"autograder.homeworks.{self.name}.agent",

@@ -68,8 +68,8 @@ class Limits:
     threads: int = 1            # torch threads: one per process keeps results deterministic
     isolate: bool = True        # own user (as root) and no network; False only for benchmarks
     device: str = "cpu"         # "cuda": the student's process sees the GPU (see pipeline/devices.py)
-    # Modules of torch's the process imports before its first request, while the grader is still
-    # loading (``check``: torch._dynamo, which torch loads with the first optimizer, about 1 s).
+    # Modules the process imports in a thread of its own as soon as it starts (a homework's
+    # ``check_preload``: hw4's checks preload torch._dynamo, which torch loads with the first optimizer).
     preload: tuple = ()
 
 
