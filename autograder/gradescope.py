@@ -84,11 +84,11 @@ echo "setup.sh: {box_note}"
 # grader and all its student processes), with one training at a time and with two
 # (``python benchmarks/grading_footprint.py``; README's table of figures).
 MEASURED = {
-    "hw1": {1: (44, 626), 2: (26, 1084)},
-    "hw2": {1: (50, 661), 2: (30, 1344)},
-    "hw3": {1: (62, 704), 2: (59, 864)},
-    "hw4": {1: (201, 671), 2: (109, 919)},
-    "hw5": {1: (51, 649), 2: (49, 785)},
+    "hw1": {1: (45, 651), 2: (29, 823)},
+    "hw2": {1: (47, 666), 2: (28, 1071)},
+    "hw3": {1: (66, 662), 2: (61, 668)},
+    "hw4": {1: (200, 655), 2: (112, 917)},
+    "hw5": {1: (49, 655), 2: (48, 686)},
 }
 
 
