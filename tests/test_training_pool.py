@@ -18,6 +18,11 @@ class Box:
     def __init__(self, log, label, answer):
         self.log, self.label, self.answer = log, label, answer
         self.isolation = {}
+        self.process = None   # the real sandbox starts its process on its first request, or on start()
+
+    def start(self):
+        self.log.append(("spawn", self.label))
+        self.process = object()
 
     def submit(self, *call, seed, timeout, what):
         self.log.append(("submit", self.label, call, seed))
@@ -55,7 +60,7 @@ def _pool(harvest=None):
 
 def _asked(ctx):
     """What the student processes were asked, without their starts."""
-    return [e for e in ctx.log if e[0] != "start"]
+    return [e for e in ctx.log if e[0] not in ("start", "spawn")]
 
 
 GOOD = {"train-a": {"seconds": torch.tensor([1.0, 2.0])}, "train-b": {"seconds": 4.5}}
@@ -74,6 +79,18 @@ def test_two_jobs_train_side_by_side_and_one_job_one_after_the_other():
     assert [e[:2] for e in _asked(ctx)] == [("submit", "train-a"), ("result", "train-a"), ("end", "train-a"),
                                         ("submit", "train-b"), ("result", "train-b")]
     assert ctx.trainings == {"a": 3.0, "b": 4.5}
+
+
+def test_side_by_side_every_process_starts_before_the_first_request_is_written():
+    """A request is written only as fast as its process reads it, and a process reads nothing until
+    it has loaded torch: hw2's images would hold the second start back by a second."""
+    ctx = Ctx(GOOD, jobs=2)
+    _pool().record(ctx, "b")
+    events = [e[:2] for e in ctx.log if e[0] in ("spawn", "submit")]
+    assert events == [("spawn", "train-a"), ("spawn", "train-b"), ("submit", "train-a"), ("submit", "train-b")]
+    ctx = Ctx(GOOD, jobs=1)   # one at a time: each process starts with its own request
+    _pool().record(ctx, "a")
+    assert [e for e in ctx.log if e[0] == "spawn"] == []
 
 
 def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again():

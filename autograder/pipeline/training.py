@@ -78,8 +78,18 @@ class Trainings:
         """Start the ``kind`` training (once), with the others too when jobs allow."""
         together = ctx.jobs >= 2
         ctx.release("units")
-        for k in (self.kinds if together else (kind,)):
+        kinds = self.kinds if together else (kind,)
+        if together:   # every process first: a request is written only as fast as its process, still
+            for k in kinds:   # loading torch, reads it (hw2 and hw5 send their training images)
+                ctx.once(f"spawned-{k}", lambda k=k: self._spawn(ctx, k))
+        for k in kinds:
             ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
+
+    def _spawn(self, ctx: Context, kind: str) -> bool:
+        box = self.box(ctx, kind)
+        if box.process is None:
+            box.start()
+        return True
 
     def early(self, tests) -> Callable[[Context], None]:
         """For the homework's ``PREPARE``: when the grading may run two jobs or more and runs one of
