@@ -203,6 +203,12 @@ class Sandbox:
             os.close(answer_write)
         self._request_fd, self._answer_fd = request_write, answer_read
 
+    def ensure_running(self) -> None:
+        """Start the student's process unless it is running (one that has ended is started afresh)."""
+        if self.process is None or self.process.poll() is not None:
+            self.close()
+            self.start()
+
     def close(self) -> None:
         if self.process is None:
             return
@@ -251,9 +257,7 @@ class Sandbox:
     # -- requests -------------------------------------------------------------------------
     def submit(self, method: str, *args, what: str = "", seed: int = 0, timeout: float = 120.0, **kwargs) -> None:
         """Send a request without waiting; collect it with :meth:`result`."""
-        if self.process is None or self.process.poll() is not None:
-            self.close()
-            self.start()
+        self.ensure_running()
         self._pending = what or method
         self._deadline = time.monotonic() + timeout
         self._timeout = timeout

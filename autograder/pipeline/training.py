@@ -81,15 +81,9 @@ class Trainings:
         kinds = self.kinds if together else (kind,)
         if together:   # every process first: a request is written only as fast as its process, still
             for k in kinds:   # loading torch, reads it (hw2 and hw5 send their training images)
-                ctx.once(f"spawned-{k}", lambda k=k: self._spawn(ctx, k))
+                ctx.once(f"spawned-{k}", lambda k=k: self.box(ctx, k).ensure_running())
         for k in kinds:
             ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
-
-    def _spawn(self, ctx: Context, kind: str) -> bool:
-        box = self.box(ctx, kind)
-        if box.process is None:
-            box.start()
-        return True
 
     def early(self, tests) -> Callable[[Context], None]:
         """For the homework's ``PREPARE``: when the grading may run two jobs or more and runs one of
