@@ -38,7 +38,8 @@ def peak_memory_mb() -> float:
 
 def grade(homework: str, submission: Path, out: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
           seed: int = 0, tests=None, progress=None, limits: Limits | None = None,
-          options: dict | None = None, meta: dict | None = None, feedback: Path | None = None) -> dict:
+          options: dict | None = None, meta: dict | None = None, feedback: Path | None = None,
+          launcher=None) -> dict:
     """Grade ``submission`` for ``homework``; return (and write to ``out``) the results dict.
 
     ``tests`` defaults to all of the homework's hidden tests; ``options`` adds to the options the
@@ -47,7 +48,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     the sandbox could enforce on this machine, and the seconds each training of the student's
     model took (the batch verb records it). When ``feedback`` is a
     folder, the student's feedback page (``feedback.html``, self-contained) and the pictures the
-    grader drew (PNG) are written there.
+    grader drew (PNG) are written there. ``launcher`` is a fork server that starts the student's
+    processes (:func:`autograder.pipeline.forkserver.for_grading`), or ``None``.
     """
     start = time.monotonic()
     spec = load_spec(homework)
@@ -65,7 +67,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
             else:
                 ctx = Context(workdir=workdir, agent=spec.agent, limits=limits or Limits(),
                               options={**(options or {}), "timeout": float(timeout), "seed": int(seed)},
-                              prepare=load_preparations(homework))
+                              prepare=load_preparations(homework), launcher=launcher)
                 results = run_tests(tests, ctx, progress)
                 isolation, trainings = ctx.isolation, ctx.trainings
                 notes = accounts.isolation_notes(isolation)
@@ -82,7 +84,8 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
                      "max_score": sum(r.max_score for r in results), "failures": failures,
                      "isolation": {k: v for k, v in isolation.items() if k != "started"},
                      "seconds": data["execution_time"], "peak_memory_mb": peak_memory_mb(),
-                     "training_seconds": trainings, "device": (limits or Limits()).device})
+                     "training_seconds": trainings, "device": (limits or Limits()).device,
+                     "forked_processes": launcher.spawned if launcher is not None else 0})
     if out is not None:
         write_json(data, out)
     if feedback is not None:
@@ -93,6 +96,19 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
 
 
 def main(args) -> int:
+    from .pipeline import forkserver
+
+    # First, before this process imports torch: the student processes' fork server loads torch on
+    # the other core meanwhile (side-by-side trainings on the CPU only; see forkserver.py).
+    launcher = forkserver.for_grading(args.jobs, getattr(args, "device", "cpu"))
+    try:
+        return _main(args, launcher)
+    finally:
+        if launcher is not None:
+            launcher.close()
+
+
+def _main(args, launcher) -> int:
     import torch
 
     parent = os.environ.pop("AEKIT_DIE_WITH_PARENT", "")
@@ -127,6 +143,7 @@ def main(args) -> int:
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
                      options={"jobs": args.jobs}, meta=meta, limits=Limits(device=device),
+                     launcher=launcher if device == "cpu" else None,
                      feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))

@@ -209,3 +209,21 @@ def hw4_bundle_reference(gradescope_root):
     """hw4's reference solution graded once through the Gradescope bundle, inside Gradescope's
     default box (768 MB) where this machine can make one: (results, root)."""
     return gradescope_root(KIT / "solutions" / "hw4", box_mb=DEFAULT_BOX_MB), gradescope_root.root
+
+
+@pytest.fixture(params=["exec", "fork server"])
+def launcher(request):
+    """How a test's sandboxes start: a fresh ``python`` (``None``), or copies of the fork server the
+    ``grade`` verb uses with two jobs (autograder/pipeline/forkserver.py). Tests of the sandbox's
+    promises take this fixture so that both ways keep every one of them."""
+    if request.param == "exec":
+        yield None
+        return
+    from autograder.pipeline.forkserver import ForkServer
+
+    server = ForkServer()
+    assert server.running, "the fork server did not start"
+    try:
+        yield server
+    finally:
+        server.close()

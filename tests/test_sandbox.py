@@ -72,8 +72,8 @@ def workdir(tmp_path):
 
 
 @pytest.fixture
-def box(workdir):
-    with Sandbox(workdir, "toy_agent", Limits(), "toy") as sandbox:
+def box(workdir, launcher):
+    with Sandbox(workdir, "toy_agent", Limits(), "toy", launcher=launcher) as sandbox:
         yield sandbox
 
 
@@ -159,10 +159,10 @@ def test_a_preloaded_module_is_loaded_without_being_asked_for(workdir):
         assert sandbox.call("loaded", "xml.dom.minidom", 1.0) is False
 
 
-def test_environment_is_scrubbed(workdir, monkeypatch):
+def test_environment_is_scrubbed(workdir, monkeypatch, launcher):
     monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
     (workdir / "env_agent.py").write_text("import os\nEXPORTS=('env',)\ndef env():\n    return dict(os.environ, CWD=os.getcwd())\n")
-    with Sandbox(workdir, "env_agent") as sandbox:
+    with Sandbox(workdir, "env_agent", launcher=launcher) as sandbox:
         seen = sandbox.call("env")
     assert "GRADER_SECRET" not in seen
     # The student runs in a private copy of the submission, never in the grader's own folders.
@@ -205,7 +205,7 @@ def test_a_crash_in_one_test_leaves_the_other_tests_scored(workdir):
     assert "internal error" in results[3].output and results[4].output == "not good enough"
 
 
-def test_unpickling_is_restricted(workdir):
+def test_unpickling_is_restricted(workdir, launcher):
     """A forged answer frame holding an arbitrary object is refused, not executed."""
     (workdir / "evil_agent.py").write_text(textwrap.dedent('''
         import os, sys, io, pickle
@@ -216,7 +216,7 @@ def test_unpickling_is_restricted(workdir):
         def evil():
             return Payload()
     '''))
-    with Sandbox(workdir, "evil_agent") as sandbox:
+    with Sandbox(workdir, "evil_agent", launcher=launcher) as sandbox:
         with pytest.raises(StudentFailure):
             sandbox.call("evil")
     assert not (workdir / "pwned").exists()
@@ -269,3 +269,103 @@ def test_feedback_cuts_the_kits_frames_and_hints_at_a_hard_coded_gpu(tmp_path):
         getattr(importlib.import_module("math"), "not_there")
     described = describe_exception(err.value, str(work))
     assert described["traceback"] == "" and "keep each one with the name" in described["hint"]
+
+
+PROBE_AGENT = '''
+import os, resource, sys
+EXPORTS = ("probe",)
+
+def probe():
+    import autograder.pipeline.child as child
+    here = os.getcwd()
+    runtime = os.path.dirname(here)
+    def local(path):
+        return path.replace(runtime, "<runtime>")
+    limits = {name: resource.getrlimit(getattr(resource, name)) for name in
+              ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE")}
+    return {
+        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+        "limits": limits,
+        "env": {key: local(value) for key, value in os.environ.items()},
+        "path": [local(p) for p in sys.path],
+        "child": local(child.__file__),
+        "kit_modules": sorted(name for name, module in sys.modules.items()
+                              if name.startswith("autograder") and getattr(module, "__file__", None)
+                              and not module.__file__.startswith(runtime)),
+        "parent": os.getppid(), "session_leader": os.getsid(0) == os.getpid(),
+        "network": os.readlink("/proc/self/ns/net"),
+    }
+'''
+
+
+def test_a_fork_server_copy_is_the_same_student_process_as_a_fresh_one(workdir):
+    """What a student's code can see of its process (user, descriptors, limits, environment,
+    import path, session, network, parent) is the same whether the sandbox started a fresh python
+    or a copy of the fork server; only the copy skips importing torch."""
+    from autograder.pipeline.forkserver import ForkServer, Forked
+
+    (workdir / "probe_agent.py").write_text(PROBE_AGENT)
+    seen = {}
+    server = ForkServer()
+    try:
+        for way, launcher in (("exec", None), ("fork", server)):
+            with Sandbox(workdir, "probe_agent", launcher=launcher) as sandbox:
+                seen[way] = sandbox.call("probe")
+                assert isinstance(sandbox.process, Forked) == (way == "fork")
+                pid = sandbox.process.pid
+            if way == "fork":
+                assert sandbox.process is None and not Path(f"/proc/{pid}").exists()   # reaped by the grader
+    finally:
+        server.close()
+    exec_, fork = seen["exec"], seen["fork"]
+    import os
+
+    assert fork["parent"] == os.getpid() and fork["session_leader"]
+    # standard input, output and error, the two pipes, and the one listing /proc/self/fd: nothing else
+    assert len(fork["fds"]) == len(exec_["fds"]) == 6 and fork["fds"][:3] == [0, 1, 2]
+    assert "forkserver" not in " ".join(fork["kit_modules"]) and fork["kit_modules"] == []
+    assert fork["child"].startswith("<runtime>/kit/")
+    from autograder.pipeline import accounts
+
+    if accounts.network_flags():
+        assert fork["network"] != os.readlink("/proc/self/ns/net")
+    for key in ("uid", "gid", "groups", "limits", "env", "path", "child", "session_leader"):
+        if key in ("uid",):   # each sandbox has a user of its own (as root)
+            assert (fork[key] == os.getuid()) == (exec_[key] == os.getuid())
+            continue
+        assert fork[key] == exec_[key], key
+
+
+def test_a_sandbox_starts_the_usual_way_when_the_fork_server_is_gone(workdir):
+    from autograder.pipeline.forkserver import ForkServer, Forked
+
+    server = ForkServer()
+    server._process.kill()
+    server._process.wait()
+    with Sandbox(workdir, "toy_agent", launcher=server) as sandbox:
+        assert sandbox.call("double", torch.ones(2)).tolist() == [2.0, 2.0]
+        assert not isinstance(sandbox.process, Forked)
+    assert not server.running
+    server.close()
+
+
+def test_the_grade_verb_uses_its_fork_server_with_two_jobs_only(tmp_path):
+    """``grade --jobs 2`` (the default) starts the student's processes from its fork server; one job
+    keeps one student process at a time without it. Same score either way."""
+    import json
+    import subprocess
+    import sys
+
+    kit = Path(__file__).resolve().parents[1]
+    forked = {}
+    for jobs in (1, 2):
+        meta, out = tmp_path / f"meta{jobs}.json", tmp_path / f"results{jobs}.json"
+        done = subprocess.run([sys.executable, "-m", "autograder", "grade", "hw1", str(kit / "solutions" / "hw1"),
+                               "--only", "sample_", "--jobs", str(jobs), "--out", str(out), "--meta", str(meta),
+                               "--quiet"], cwd=kit, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results = json.loads(out.read_text())
+        assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+        forked[jobs] = json.loads(meta.read_text())["forked_processes"]
+    assert forked == {1: 0, 2: 1}

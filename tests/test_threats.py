@@ -112,7 +112,7 @@ def one_hot(labels, class_size):
 
 # (d) reading the grader's secrets and other submissions ------------------------------------------
 @pytest.mark.skipif(not ROOT, reason="needs root: the sandbox's own user is what makes secrets unreadable")
-def test_d_secrets_and_other_submissions_are_unreadable(tmp_path):
+def test_d_secrets_and_other_submissions_are_unreadable(tmp_path, launcher):
     other = tmp_path / "other-student"
     other.mkdir()
     (other / "vae.py").write_text("SECRET = 'another student'\n")
@@ -130,7 +130,8 @@ for path in {[str(t) for t in targets]!r}:
         blocked.append(path)
 raise RuntimeError("LEAKED " + repr(leaked) if leaked else "ALL BLOCKED " + str(len(blocked)))
 '''
-    results = grade("hw4", hostile(tmp_path, "snoop", prelude), tests=UNITS[:1], options={"call_timeout": 60})
+    results = grade("hw4", hostile(tmp_path, "snoop", prelude), tests=UNITS[:1], options={"call_timeout": 60},
+                    launcher=launcher)
     feedback = results["tests"][0]["output"]
     assert f"ALL BLOCKED {len(targets)}" in feedback, feedback
     # What the sandbox may read is a copy of the kit's public code; the grader's files stay usable.
@@ -142,7 +143,7 @@ raise RuntimeError("LEAKED " + repr(leaked) if leaked else "ALL BLOCKED " + str(
     ("memory", "more than the"),
     ("disk", "File too large"),
 ])
-def test_f_memory_and_disk_exhaustion_fail_only_that_test(tmp_path, attack, kind_text):
+def test_f_memory_and_disk_exhaustion_fail_only_that_test(tmp_path, attack, kind_text, launcher):
     body = {
         "memory": "    hog = [torch.ones(64 << 20) for _ in range(40)]\n    time.sleep(30)\n",
         "disk": "    with open('/tmp/big.bin', 'wb') as handle:\n        for _ in range(200):\n"
@@ -152,7 +153,7 @@ def test_f_memory_and_disk_exhaustion_fail_only_that_test(tmp_path, attack, kind
     prelude = f"import time, torch\ndef bce_function(x_hat, x):\n{body}    return torch.tensor(0.0)\n"
     limits = Limits(resident_mb=800)
     results = grade("hw4", hostile(tmp_path, attack, prelude), tests=UNITS, limits=limits,
-                    options={"call_timeout": 60})
+                    options={"call_timeout": 60}, launcher=launcher)
     tests = by_name(results)
     assert tests[hidden.loss_function.name]["score"] == 0   # loss_function calls the hostile bce_function
     assert kind_text in tests[hidden.loss_function.name]["output"], tests[hidden.loss_function.name]["output"]
@@ -162,7 +163,7 @@ def test_f_memory_and_disk_exhaustion_fail_only_that_test(tmp_path, attack, kind
 
 
 @pytest.mark.skipif(not ROOT, reason="needs root: RLIMIT_NPROC counts the sandbox's own user")
-def test_f_process_swarm_is_capped_and_escaped_processes_are_killed(tmp_path):
+def test_f_process_swarm_is_capped_and_escaped_processes_are_killed(tmp_path, launcher):
     prelude = '''
 import os, time
 started = 0
@@ -178,7 +179,8 @@ for _ in range(300):
     started += 1
 raise RuntimeError(f"STARTED {started} UID {os.getuid()}")
 '''
-    results = grade("hw4", hostile(tmp_path, "swarm", prelude), tests=UNITS[:1], options={"call_timeout": 60})
+    results = grade("hw4", hostile(tmp_path, "swarm", prelude), tests=UNITS[:1], options={"call_timeout": 60},
+                    launcher=launcher)
     feedback = results["tests"][0]["output"]
     assert "STARTED" in feedback, feedback
     started = int(feedback.split("STARTED ")[1].split()[0])
@@ -190,7 +192,7 @@ raise RuntimeError(f"STARTED {started} UID {os.getuid()}")
 
 
 # (g) network ---------------------------------------------------------------------------------------
-def test_g_no_network_where_the_platform_allows(tmp_path):
+def test_g_no_network_where_the_platform_allows(tmp_path, launcher):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -205,7 +207,8 @@ except OSError as err:
 raise RuntimeError(outcome)
 '''
     try:
-        results = grade("hw4", hostile(tmp_path, "net", prelude), tests=UNITS[:1], options={"call_timeout": 60})
+        results = grade("hw4", hostile(tmp_path, "net", prelude), tests=UNITS[:1], options={"call_timeout": 60},
+                        launcher=launcher)
     finally:
         listener.close()
     feedback = results["tests"][0]["output"]

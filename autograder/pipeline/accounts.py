@@ -173,6 +173,26 @@ def kill_user(uid: int) -> None:
     if uid is None or uid < UID_BASE:
         return
     kill_all(lambda: [pid for pid, owner, _, _ in _processes() if owner == uid])
+    reap_adopted(uid)
+
+
+def reap_adopted(uid: int) -> None:
+    """Collect the exit status of ``uid``'s ended processes that this grader adopted (a grading
+    with a fork server is a child subreaper: what the student's processes orphan comes to it), so
+    that they stop counting towards that user's process limit."""
+    me = str(os.getpid()).encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if fields[0] == b"Z" and fields[1] == me:
+                os.waitpid(int(entry.name), os.WNOHANG)
+        except (OSError, IndexError, ValueError):
+            continue
 
 
 def kill_all(find, seconds: float = 10.0) -> None:

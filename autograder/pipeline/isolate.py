@@ -137,11 +137,13 @@ def child_environment(workdir: Path, threads: int, device: str = "cpu") -> dict:
 class Sandbox:
     """One student process, started lazily and restarted after a crash."""
 
-    def __init__(self, workdir: Path, agent: str, limits: Limits | None = None, label: str = "sandbox"):
+    def __init__(self, workdir: Path, agent: str, limits: Limits | None = None, label: str = "sandbox",
+                 launcher=None):
         self.workdir = Path(workdir)       # the grader's copy of the submission (never written)
         self.agent = agent
         self.limits = limits or Limits()
         self.label = label
+        self.launcher = launcher           # a fork server (forkserver.py) that starts it faster, or None
         self.process: subprocess.Popen | None = None
         self._log_dir = Path(tempfile.mkdtemp(prefix="aekit-log-"))
         self.log_path = self._log_dir / f"{label}.log"
@@ -191,12 +193,18 @@ class Sandbox:
         answer_read, answer_write = os.pipe()
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "autograder.pipeline.child", self.agent, str(request_read), str(answer_write)],
-                cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(request_read, answer_write), start_new_session=True,
-                preexec_fn=_prepare_child(self.limits, uid, flags),
-            )
+            self.process = None
+            if self.launcher is not None:   # a copy of a process that has loaded torch already
+                self.process = self.launcher.spawn(
+                    agent=self.agent, cwd=self.cwd, env=env, fds=(request_read, answer_write),
+                    log_fd=log.fileno(), limits=self.limits, uid=uid, network_flags=flags)
+            if self.process is None:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.pipeline.child", self.agent, str(request_read),
+                     str(answer_write)],
+                    cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    pass_fds=(request_read, answer_write), start_new_session=True,
+                    preexec_fn=_prepare_child(self.limits, uid, flags))
         finally:
             log.close()
             os.close(request_read)

@@ -93,6 +93,7 @@ class Context:
     prepare: tuple = ()
     tests: tuple = ()   # the names of the tests this grading runs (all, or those ``--only`` chose)
     gatherers: dict = field(default_factory=dict)   # threads gathering trained models (training.py)
+    launcher: object = None   # the grade verb's fork server (forkserver.py): sandboxes start faster
 
     # The grading's settings, read the same way by every homework's tests.
     def seed(self, offset: int) -> int:
@@ -143,7 +144,7 @@ class Context:
         return self._sandboxes[label]
 
     def _start(self, label: str) -> Sandbox:
-        return Sandbox(self.workdir, self.agent, self.limits, label)
+        return Sandbox(self.workdir, self.agent, self.limits, label, launcher=self.launcher)
 
     def picture(self, title: str, figure, caption: str = "") -> None:
         """Show ``figure`` (a :mod:`.pictures` figure, or a function making one from tensors the
