@@ -107,6 +107,10 @@ class ForkServer:
         self._socket = ours
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._socket is not None
 
