@@ -369,3 +369,27 @@ def test_the_grade_verb_uses_its_fork_server_with_two_jobs_only(tmp_path):
         assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
         forked[jobs] = json.loads(meta.read_text())["forked_processes"]
     assert forked == {1: 0, 2: 1}
+
+
+def test_fork_server_copies_start_every_time(workdir):
+    """Many copies, each answering in time, with the server on one core, where the step in between
+    runs (and ends) before the copy it forked: a copy starts only once the grader has adopted it,
+    whatever the order in which the processes run."""
+    import os
+
+    from autograder.pipeline.forkserver import ForkServer, Forked
+
+    server = ForkServer()
+    try:
+        os.sched_setaffinity(server.pid, {min(os.sched_getaffinity(0))})
+        boxes = [Sandbox(workdir, "toy_agent", launcher=server, label=f"toy{i}") for i in range(6)]
+        try:
+            for box in boxes:
+                box.ensure_running()
+            pids = {box.call("pid", timeout=30) for box in boxes}
+            assert len(pids) == 6 and all(isinstance(box.process, Forked) for box in boxes)
+        finally:
+            for box in boxes:
+                box.__exit__(None, None, None)
+    finally:
+        server.close()

@@ -217,41 +217,49 @@ def serve(control_fd: int) -> None:
             _send(sock, {"pid": 0})
             continue
         report_read, report_write = os.pipe()
+        go_read, go_write = os.pipe()
         middle = os.fork()
         if middle == 0:   # the copy in between: fork the student's process, then end at once
             try:
                 sock.close()
                 os.close(report_read)
+                os.close(go_write)
                 student = os.fork()
                 if student == 0:
                     os.close(report_write)
-                    _become_student(order, fds, base_path, os.getppid())
+                    _become_student(order, fds, base_path, go_read)
                 os.write(report_write, str(student).encode())
             finally:
                 os._exit(0)
         os.close(report_write)
+        os.close(go_read)
         for fd in fds:
             os.close(fd)
         os.waitpid(middle, 0)   # the student's process is the grader's child from here on
+        try:
+            os.write(go_write, b"1")   # which it waits for before anything else
+        except OSError:
+            pass   # it has died already: the grader sees its exit
+        os.close(go_write)
         with os.fdopen(report_read, "rb") as report:
             pid = report.read().decode() or "0"
         _send(sock, {"pid": int(pid)})
 
 
-def _become_student(order: dict, fds: list, base_path: list, middle: int) -> None:
-    """In the forked copy: become the sandbox's student process; never returns."""
+def _become_student(order: dict, fds: list, base_path: list, go: int) -> None:
+    """In the forked copy: become the sandbox's student process; never returns. It starts once the
+    server says (on ``go``) that the grader has adopted it."""
     code = 1
     try:
+        if os.read(go, 1) != b"1" or os.getppid() != order["grader"]:
+            os._exit(1)   # the server or the grader is gone
+        os.close(go)
         os.setsid()
         request, answer, log = (os.dup(fd) for fd in fds)   # out of the way of 0-4 first
         null = os.open(os.devnull, os.O_RDONLY)
         for source, target in ((null, 0), (log, 1), (log, 2), (request, _TARGET_FDS[0]), (answer, _TARGET_FDS[1])):
             os.dup2(source, target)
         os.closerange(_TARGET_FDS[1] + 1, os.sysconf("SC_OPEN_MAX"))   # the server's socket too
-        while os.getppid() == middle:   # wait until the grader has adopted this process
-            time.sleep(0.001)
-        if os.getppid() != order["grader"]:
-            os._exit(1)   # the grader is gone
         from .isolate import Limits, _prepare_child
 
         _prepare_child(Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in order["limits"].items()}),
