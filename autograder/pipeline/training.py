@@ -114,10 +114,10 @@ class Trainings:
             self._wait_for_gatherer(ctx, kind)
         return self._gather(ctx, kind)
 
-    def _gather(self, ctx: Context, kind: str) -> dict:
-        """The training's answer (once), then its harvest."""
+    def _gather(self, ctx: Context, kind: str, end: bool = True) -> dict:
+        """The training's answer (once), then its harvest (see :meth:`_harvest` for ``end``)."""
         answer = ctx.once(f"trained-{kind}", lambda: self._answer(ctx, kind))
-        self._harvest(ctx, kind)
+        self._harvest(ctx, kind, end)
         return answer
 
     def _answer(self, ctx: Context, kind: str) -> dict:
@@ -137,25 +137,33 @@ class Trainings:
                 ctx.gatherers.update({k: self._gatherer(ctx, k) for k in self.kinds})
         thread = ctx.gatherers.get(kind)
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.gathered.wait()
             if thread.failure is not None:   # the grader's own error: the test that asked reports it
                 raise thread.failure
 
     def _gatherer(self, ctx: Context, kind: str) -> threading.Thread:
+        """The thread that gathers ``kind``: the tests that wait for it go on once its harvest is
+        done, while it ends the student process (``Context.close`` waits for that)."""
         def gather():
             try:
-                self._gather(ctx, kind)
+                self._gather(ctx, kind, end=False)
             except (Fail, StudentFailure):
                 pass   # remembered by ctx.once: the tests of this training report it
             except BaseException as err:   # noqa: BLE001 (handed to the main thread)
                 thread.failure = err
+            finally:
+                thread.gathered.set()
+            if self.harvest is not None:
+                ctx.release(f"train-{kind}")
         thread = threading.Thread(target=gather, name=f"gather-{kind}", daemon=True)
         thread.failure = None
+        thread.gathered = threading.Event()
         thread.start()
         return thread
 
-    def _harvest(self, ctx: Context, kind: str) -> None:
-        """Once per training: gather what the tests need from the trained model, then end its process."""
+    def _harvest(self, ctx: Context, kind: str, end: bool = True) -> None:
+        """Once per training: gather what the tests need from the trained model, then end its process
+        (a gatherer thread ends it itself, ``end=False``, once the tests waiting for it go on)."""
         if self.harvest is None or f"harvested-{kind}" in ctx.flags:
             return
         ctx.flags.add(f"harvested-{kind}")   # the harvest's own calls to record() return at once
@@ -164,8 +172,9 @@ class Trainings:
                 gather(ctx, kind)
             except (Fail, StudentFailure):
                 pass   # remembered by the ctx.once function that raised it, for its test to report
-        ctx.release(f"train-{kind}")
         ctx.flags.add(f"ended-{kind}")
+        if end:
+            ctx.release(f"train-{kind}")
 
     def time_test(self, points: float):
         """The graded test: every training finishes within the grading's time limit."""
