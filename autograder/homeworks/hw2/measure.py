@@ -103,24 +103,41 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def grader_data(seed: int) -> dict:
-    """The grader's face subset, labels, split and augmented sets (uint8 images)."""
+def grader_base(seed: int) -> dict:
+    """The grader's face subset, labels and split, with the chosen images (float, not augmented)."""
     from data import emoji
 
     emojis = emoji.load()
     chosen = select(emojis.names, KEYWORD)
     names = [emojis.names[i] for i in chosen]
-    images = emojis.tensor(chosen)
-    y = labels(names)
     parts = split(len(names), seed)
-    data = {"names": names, "labels": y, "indices": dict(zip(("train", "val", "test"), parts))}
-    for offset, (key, indices, size) in enumerate(zip(("train", "val", "test"), parts, SIZES), start=1):
-        augmented, source = augment(images[indices], size, seed + offset)
-        data[key] = {"images": to_uint8(augmented), "labels": y[indices][source], "source": indices[source]}
-    # New random variations of the training emoji, never seen in training (for the classifier).
-    fresh, source = augment(images[parts[0]], SIZES[0] + len(parts[0]), seed + 7)
-    keep = slice(len(parts[0]), None)  # variations only
-    data["fresh"] = {"images": to_uint8(fresh[keep]), "labels": y[parts[0]][source[keep]]}
+    return {"names": names, "labels": labels(names), "indices": dict(zip(("train", "val", "test"), parts)),
+            "images": emojis.tensor(chosen)}
+
+
+PARTS = ("train", "val", "test", "fresh")
+
+
+def grader_part(base: dict, key: str, seed: int) -> dict:
+    """One of :data:`PARTS` of the grader's data (uint8 images), each from a generator of its own:
+    the augmented train, val and test sets, and "fresh", new random variations of the training
+    emoji never seen in training (for the classifier)."""
+    images, y, indices = base["images"], base["labels"], base["indices"]
+    if key == "fresh":
+        train = indices["train"]
+        fresh, source = augment(images[train], SIZES[0] + len(train), seed + 7)
+        keep = slice(len(train), None)  # variations only
+        return {"images": to_uint8(fresh[keep]), "labels": y[train][source[keep]]}
+    offset = ("train", "val", "test").index(key) + 1
+    augmented, source = augment(images[indices[key]], SIZES[offset - 1], seed + offset)
+    return {"images": to_uint8(augmented), "labels": y[indices[key]][source], "source": indices[key][source]}
+
+
+def grader_data(seed: int) -> dict:
+    """The grader's face subset, labels, split and augmented sets (uint8 images)."""
+    base = grader_base(seed)
+    data = {key: base[key] for key in ("names", "labels", "indices")}
+    data.update({key: grader_part(base, key, seed) for key in PARTS})
     return data
 
 
