@@ -156,13 +156,14 @@ class Context:
         if self.options.get("pictures", True):
             self.pictures.append(pictures.render(title, figure, caption))
 
-    def release(self, label: str) -> None:
-        """Stop the student process ``label`` (its memory is needed elsewhere)."""
+    def release(self, label: str, collect: bool = True) -> None:
+        """Stop the student process ``label`` (its memory is needed elsewhere); ``collect`` as in
+        :func:`give_back_memory`."""
         box = self._sandboxes.pop(label, None)
         if box is not None:
             self._record(box)
             box.__exit__(None, None, None)
-            give_back_memory()
+            give_back_memory(collect)
 
     def drop(self, *keys: str) -> None:
         """Forget what :meth:`once` remembered under ``keys`` (large data no later test needs)."""

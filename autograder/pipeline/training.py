@@ -153,8 +153,8 @@ class Trainings:
                 thread.failure = err
             finally:
                 thread.gathered.set()
-            if self.harvest is not None:
-                ctx.release(f"train-{kind}")
+            if self.harvest is not None:   # (no garbage collection here: it would hold up the tests
+                ctx.release(f"train-{kind}", collect=False)   # for 0.1 s; the trainings run side by side anyway)
         thread = threading.Thread(target=gather, name=f"gather-{kind}", daemon=True)
         thread.failure = None
         thread.gathered = threading.Event()
