@@ -126,6 +126,9 @@ def _main(args, launcher) -> int:
     except devices.DeviceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if launcher is not None and device != "cpu":   # its copies would see no GPU
+        launcher.close()
+        launcher = None
     if args.threads:
         torch.set_num_threads(args.threads)
     tests = load_tests(args.homework)
@@ -143,7 +146,7 @@ def _main(args, launcher) -> int:
         data = grade(args.homework, Path(args.submission), Path(args.out) if args.out else None,
                      timeout=args.timeout, seed=args.seed, tests=tests, progress=progress,
                      options={"jobs": args.jobs}, meta=meta, limits=Limits(device=device),
-                     launcher=launcher if device == "cpu" else None,
+                     launcher=launcher,
                      feedback=Path(args.feedback) if getattr(args, "feedback", None) else None)
     if args.meta:
         write_json(meta, Path(args.meta))

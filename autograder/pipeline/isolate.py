@@ -18,6 +18,11 @@ loaders), with:
   as feedback;
 - two private pipes for requests and answers (see :mod:`.wire`).
 
+With two jobs on the CPU the ``grade`` verb hands its sandboxes a fork server
+(:mod:`.forkserver`): the process is then a copy of one that has loaded torch already, set up
+with exactly the same limits, user, namespace, descriptors, environment and folder before any of
+the submission's code runs; only the 1.4 s of loading torch is skipped.
+
 The grader then calls ``sandbox.call("method", *args)`` and gets back raw data. Anything that goes
 wrong on the student's side (an exception, ``sys.exit``, a crash, a hang, an unreadable answer)
 raises :class:`StudentFailure`, whose ``feedback`` says what was asked, what happened and the last
