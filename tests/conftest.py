@@ -213,17 +213,13 @@ def hw4_bundle_reference(gradescope_root):
 
 @pytest.fixture(params=["exec", "fork server"])
 def launcher(request):
-    """How a test's sandboxes start: a fresh ``python`` (``None``), or copies of the fork server the
-    ``grade`` verb uses with two jobs (autograder/pipeline/forkserver.py). Tests of the sandbox's
-    promises take this fixture so that both ways keep every one of them."""
+    """How a test's sandboxes start: a fresh ``python`` (``None``), or copies of a fork server, as
+    the ``grade`` verb starts them with two jobs (autograder/pipeline/forkserver.py). Tests of the
+    sandbox's promises take this fixture so that both ways keep every one of them."""
     if request.param == "exec":
-        yield None
-        return
-    from autograder.pipeline.forkserver import ForkServer
+        return None
+    from grading_support import fork_server
 
-    server = ForkServer()
+    server = fork_server()
     assert server.running, "the fork server did not start"
-    try:
-        yield server
-    finally:
-        server.close()
+    return server

@@ -15,6 +15,35 @@ KIT = Path(__file__).resolve().parents[1]
 LEFT_OUT = shutil.ignore_patterns("outputs", "checkpoints", "__pycache__")
 
 
+# ----------------------------------------------------------------------------- grading
+_SERVER = []
+
+
+def fork_server():
+    """One fork server for the whole test process (autograder/pipeline/forkserver.py), started again
+    if it has gone: every grading with two jobs here starts its student processes from it, as the
+    grade verb does from its own, without paying for torch's import in each of them."""
+    import atexit
+
+    from autograder.pipeline.forkserver import ForkServer
+
+    if not _SERVER or not _SERVER[0].running:
+        _SERVER[:] = [ForkServer()]
+        atexit.register(_SERVER[0].close)
+    return _SERVER[0]
+
+
+def grade(homework, submission, *args, **kwargs):
+    """:func:`autograder.grade.grade` as the ``grade`` verb runs it: with a fork server when the
+    grading runs two jobs on the CPU (unless the test passes its own ``launcher``)."""
+    from autograder.grade import grade as graded
+
+    options, limits = kwargs.get("options") or {}, kwargs.get("limits")
+    if "launcher" not in kwargs and int(options.get("jobs", 2)) >= 2 and (limits is None or limits.device == "cpu"):
+        kwargs["launcher"] = fork_server()
+    return graded(homework, submission, *args, **kwargs)
+
+
 # ----------------------------------------------------------------------------- building submissions
 def build(homework: str, folder: Path, patches=(), times: int | None = None, source: Path | None = None) -> Path:
     """A copy of ``source`` (default: the reference of ``homework``) in ``folder``, without outputs,

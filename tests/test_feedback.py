@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks import KIT_ROOT, load_spec
 from autograder.pipeline import feedback, pictures
 from autograder.pipeline.report import SIZE_LIMIT, results_json

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw1 import hidden
 from grading_support import (assert_failed_tests_say, assert_graded_stencil, assert_one_bug_costs_only, build,

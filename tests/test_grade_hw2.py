@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw2 import hidden
 from grading_support import (assert_failed_tests_say, assert_graded_stencil, assert_one_bug_costs_only,
                              assert_public_checks, build, feedback_of, feedback_text, names, texts)

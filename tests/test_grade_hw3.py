@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks import load_spec
 from autograder.homeworks.hw3 import hidden
 import grading_support

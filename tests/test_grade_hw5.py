@@ -23,7 +23,7 @@ import pytest
 
 import zipout
 import zipsrc
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw5 import hidden, hooks, scoring
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs

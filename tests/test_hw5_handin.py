@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw5 import hidden, hooks
 from autograder.pipeline.unpack import SubmissionError, unpacked
 from data import signs

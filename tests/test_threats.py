@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw4 import hidden
 from autograder.pipeline import accounts
 from autograder.pipeline.isolate import Limits

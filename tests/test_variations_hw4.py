@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw4 import hidden
 
 from grading_support import build

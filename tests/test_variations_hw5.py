@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grade import grade
+from grading_support import grade
 from autograder.homeworks.hw5 import hidden
 from data import signs
 

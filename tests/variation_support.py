@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grade import grade
+from grading_support import grade
 from grading_support import build, feedback_text, name_of
 
 
