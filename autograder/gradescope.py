@@ -84,11 +84,11 @@ echo "setup.sh: {box_note}"
 # grader and all its student processes), with one training at a time and with two
 # (``python benchmarks/grading_footprint.py``; README's table of figures).
 MEASURED = {
-    "hw1": {1: (45, 651), 2: (29, 823)},
-    "hw2": {1: (47, 666), 2: (25, 1101)},
-    "hw3": {1: (66, 662), 2: (61, 668)},
-    "hw4": {1: (200, 655), 2: (112, 917)},
-    "hw5": {1: (49, 655), 2: (48, 686)},
+    "hw1": {1: (55, 678), 2: (26, 771)},
+    "hw2": {1: (53, 692), 2: (28, 988)},
+    "hw3": {1: (75, 642), 2: (62, 701)},
+    "hw4": {1: (199, 656), 2: (112, 847)},
+    "hw5": {1: (50, 645), 2: (50, 670)},
 }
 
 
