@@ -6,9 +6,9 @@ import of torch: on a 2-core box the trainings began about 4 s into a 25 s gradi
 verb therefore starts a fork server first thing (before it imports torch itself) when it runs
 trainings side by side on the CPU. The server
 
-- is started like a student process, with the scrubbed environment :func:`.isolate.child_environment`
-  gives one (never the grader's), in ``/``, and imports torch and numpy and nothing of the
-  submission, the hidden tests or the grader's data;
+- is started with the scrubbed environment :func:`.isolate.child_environment` gives a student
+  process (never the grader's), in ``/``, as the grader's user (it runs no student code), and
+  imports torch and numpy and nothing of the submission, the hidden tests or the grader's data;
 - then, for each sandbox, forks: the copy applies exactly what ``Sandbox.start`` gives a fresh
   process (:func:`.isolate._prepare_child`: limits, no network, its own user), its own session,
   only its two pipes, its log and ``/dev/null`` as file descriptors, the sandbox's environment,
@@ -16,7 +16,8 @@ trainings side by side on the CPU. The server
   (:mod:`.child`) as ``python -m autograder.pipeline.child`` would.
 
 The copy is forked twice so that the grader, a *child subreaper*, becomes its parent: the grader
-waits for it, reads its exit status and kills its session as for any child. Anything that goes
+waits for it, reads its exit status and kills its session as for any child. The copy does nothing
+until the server has seen the step in between end, and so knows the grader has adopted it. Anything that goes
 wrong with the server (it failed to start, it died, it answers nothing) makes
 :meth:`ForkServer.spawn` return ``None``, and the sandbox starts the usual way.
 """
