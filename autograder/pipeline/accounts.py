@@ -152,8 +152,9 @@ def _stale(lock: Path) -> bool:
         return False
 
 
-def _processes():
-    """``(pid, uid, session, rss_pages)`` of every live process (zombies left out), from /proc."""
+def _stats():
+    """``(pid, uid, fields)`` of every process, ``fields`` being /proc/PID/stat after the command
+    name (state, parent, group, session, ...)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -161,10 +162,19 @@ def _processes():
             uid = entry.stat().st_uid
             with open(f"/proc/{entry.name}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        yield int(entry.name), uid, fields
+
+
+def _processes():
+    """``(pid, uid, session, rss_pages)`` of every live process (zombies left out), from /proc."""
+    for pid, uid, fields in _stats():
+        try:
             if fields[0] in (b"Z", b"X"):
                 continue
-            yield int(entry.name), uid, int(fields[3]), int(fields[21])
-        except (OSError, IndexError, ValueError):
+            yield pid, uid, int(fields[3]), int(fields[21])
+        except (IndexError, ValueError):
             continue
 
 
@@ -181,18 +191,12 @@ def reap_adopted(uid: int) -> None:
     with a fork server is a child subreaper: what the student's processes orphan comes to it), so
     that they stop counting towards that user's process limit."""
     me = str(os.getpid()).encode()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != uid:
-                continue
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if fields[0] == b"Z" and fields[1] == me:
-                os.waitpid(int(entry.name), os.WNOHANG)
-        except (OSError, IndexError, ValueError):
-            continue
+    for pid, owner, fields in _stats():
+        if owner == uid and fields[:2] == [b"Z", me]:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except OSError:
+                pass
 
 
 def kill_all(find, seconds: float = 10.0) -> None:

@@ -63,11 +63,7 @@ def _long(value, what: str, shape=None) -> torch.Tensor:
 
 def _data(ctx) -> dict:
     """The grader's own split and augmentation of the face emoji (uint8 images), made once."""
-    def make():
-        base = _base(ctx)
-        return {**{key: base[key] for key in ("names", "labels", "indices")},
-                **{key: _part(ctx, key) for key in measure.PARTS}}
-    return ctx.once("data", make)
+    return ctx.once("data", lambda: measure.grader_data(_base(ctx), lambda key: _part(ctx, key)))
 
 
 def _base(ctx) -> dict:

@@ -133,12 +133,11 @@ def grader_part(base: dict, key: str, seed: int) -> dict:
     return {"images": to_uint8(augmented), "labels": y[indices[key]][source], "source": indices[key][source]}
 
 
-def grader_data(seed: int) -> dict:
-    """The grader's face subset, labels, split and augmented sets (uint8 images)."""
-    base = grader_base(seed)
-    data = {key: base[key] for key in ("names", "labels", "indices")}
-    data.update({key: grader_part(base, key, seed) for key in PARTS})
-    return data
+def grader_data(base: dict, part) -> dict:
+    """The grader's face subset, labels, split and augmented sets (uint8 images): ``base`` (from
+    :func:`grader_base`) with each of :data:`PARTS` from ``part(key)`` (:func:`grader_part`, made
+    once each by the caller)."""
+    return {**{key: base[key] for key in ("names", "labels", "indices")}, **{key: part(key) for key in PARTS}}
 
 
 # --------------------------------------------------------------------------- identifying augmented images
