@@ -11,10 +11,13 @@ from .homeworks import load_spec
 
 
 def prefetch(homework: str) -> list[str]:
+    from data.store import share_cache
+
     done = []
     for name in load_spec(homework).datasets:
         importlib.import_module(f"data.{name}").prepare()
         done.append(name)
+    share_cache()   # the sandboxed student processes read the same cache, as users of their own
     return done
 
 

@@ -48,7 +48,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import DataError, cache_dir, search_dirs
+from .store import DataError, cache_dir, search_dirs, write_atomically
 
 SIZE = 64                       # side of every image, in pixels
 FONT_FILE = "NotoColorEmoji.ttf"
@@ -360,12 +359,8 @@ def save(emojis: EmojiSet, folder: Path) -> bool:
     images, meta = _payload(emojis)
     checksums = json.dumps({"images.npy": _sha256(images), "meta.json": _sha256(meta)}, indent=1).encode()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         for name, data in (("images.npy", images), ("meta.json", meta), ("checksums.json", checksums)):
-            handle, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(tmp, folder / name)
+            write_atomically(folder / name, lambda out, data=data: out.write(data))
     except OSError:
         return False
     return True

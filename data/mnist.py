@@ -6,20 +6,19 @@
 >>> x, y = next(iter(loader))                  # float32 (128, 1, 28, 28) in [0, 1], int64 (128,)
 
 Decoded arrays are cached as ``.npy`` files next to the kit's download cache (named by the source
-file's checksum), so later loads read them directly and cost a few milliseconds. Each process keeps
-one read-only copy of every array it has loaded; datasets share it rather than copying it.
+file's checksum). Later loads map them read-only into memory, which costs about a millisecond: the
+pages are read when first used, and every process that maps a file (a grader and its students'
+trainings) shares one copy of them. Datasets share the loaded arrays rather than copying them.
 """
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .store import DataError, RemoteFile, cache_dir, fetch
+from .store import DataError, RemoteFile, cache_dir, fetch, write_atomically
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -67,7 +66,7 @@ def _load_part(split: str, part: str, keep: bool = True) -> np.ndarray:
     array = None
     if decoded.is_file():
         try:
-            array = np.load(decoded)
+            array = np.load(decoded, mmap_mode="r")   # pages read when used, shared between processes
         except (OSError, ValueError):
             array = None
     expected_len = SIZES[split]
@@ -88,11 +87,7 @@ def _load_part(split: str, part: str, keep: bool = True) -> np.ndarray:
 def _write_cache(path: Path, array: np.ndarray) -> None:
     """Save a decoded array atomically; a read-only cache (as in the grader's sandbox) is fine."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".npy")
-        with os.fdopen(handle, "wb") as out:
-            np.save(out, array)
-        os.replace(tmp, path)
+        write_atomically(path, lambda out: np.save(out, array))
     except OSError:
         pass
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
 from dataclasses import dataclass
@@ -113,15 +112,52 @@ def fetch(remote: RemoteFile, *, download: bool | None = None) -> Path:
 
 def _download(url: str, target: Path, md5: str, timeout: float = 30.0) -> None:
     """Download ``url`` to ``target`` atomically, keeping it only if the checksum matches."""
+    def copy(out) -> None:
+        digest = hashlib.md5()
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+        if digest.hexdigest() != md5:
+            raise DataError(f"downloaded bytes have MD5 {digest.hexdigest()}, expected {md5}")
+    write_atomically(target, copy)
+
+
+SHARED_MODE = 0o644   # the data sets are public; students' sandboxed processes read them as other users
+
+
+def write_atomically(target: Path, write) -> None:
+    """Write ``target`` (a file of the cache) through ``write(binary_file)``: into a temporary file
+    beside it, then moved into place, so readers see the old file or the whole new one and a failure
+    leaves nothing behind. The file is readable by every user (:data:`SHARED_MODE`): the students'
+    processes, which run as users of their own, load the same cache. Raises ``OSError`` when the
+    folder cannot be written (a read-only kit), or whatever ``write`` raises."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    tmp = Path(tmp_name)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=".part-", suffix=target.suffix)
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out)
-        actual = md5sum(tmp)
-        if actual != md5:
-            raise DataError(f"downloaded bytes have MD5 {actual}, expected {md5}")
-        os.replace(tmp, target)
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+        os.chmod(name, SHARED_MODE)
+        os.replace(name, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        Path(name).unlink(missing_ok=True)
+
+
+def share_cache(root: Path | None = None) -> int:
+    """Make the files of the kit's cache (``root``, default :func:`cache_dir`) that this user owns
+    readable by every user, as :func:`write_atomically` writes them: caches written by older
+    versions of the kit were readable by their owner only, so a student's process could not use them
+    (it decoded the data again, slowly, or failed). Returns how many files and folders changed."""
+    changed = 0
+    for path in [Path(root or cache_dir()), *Path(root or cache_dir()).rglob("*")]:
+        try:
+            info = path.lstat()
+            if path.is_symlink() or info.st_uid != os.getuid():
+                continue
+            wanted = info.st_mode | (0o755 if path.is_dir() else 0o444)
+            if wanted != info.st_mode:
+                os.chmod(path, wanted & 0o7777)
+                changed += 1
+        except OSError:
+            continue
+    return changed

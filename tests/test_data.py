@@ -158,3 +158,74 @@ def test_corrupt_mnist_file_is_named_in_the_message(isolated, monkeypatch):
     monkeypatch.setattr(mnist, "_decoded_path", lambda remote: isolated / "none" / (remote.md5 + ".npy"))
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz is corrupt \(MD5"):
         mnist.load("test")
+
+
+def _as_another_user(code: str, env: dict) -> subprocess.CompletedProcess:
+    """Run ``code`` in a Python process of user ``nobody``, as a student's sandboxed process is a
+    user of its own (root only)."""
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    return subprocess.run([sys.executable, "-c", code], cwd="/", env=env, capture_output=True, text=True,
+                          preexec_fn=drop, timeout=120)
+
+
+def test_a_decoded_cache_is_readable_by_every_user_and_mapped_not_copied():
+    """The grader decodes MNIST once; a student's process (another user) must load that cache,
+    not decode the archive again, and every process shares the pages of one file."""
+    import mmap
+    import shutil
+    import tempfile
+
+    source = KIT.parent / "shared" / "data" / "mnist"
+    if not source.is_dir():
+        pytest.skip("needs ../shared/data/mnist")
+    folder = Path(tempfile.mkdtemp(prefix="aekit-cache-test-"))
+    try:
+        folder.chmod(0o755)   # as the kit's folder is: others may enter it
+        env = dict(os.environ, AEKIT_CACHE=str(folder / "cache"), AEKIT_DATA=str(source.parent),
+                   AEKIT_OFFLINE="1", PYTHONPATH=str(KIT))
+        decode = ("from data import mnist\nimages, labels = mnist.load('test')\n"
+                  "print(images.shape[0], int(labels[:50].sum()))\n")
+        made = subprocess.run([sys.executable, "-c", decode], cwd=KIT, env=env, capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+        decoded = sorted((folder / "cache" / "mnist" / "decoded").glob("*.npy"))
+        assert len(decoded) == 2 and all(p.stat().st_mode & 0o444 == 0o444 for p in decoded)
+        if os.geteuid() == 0:
+            # Another user, with the archive out of reach: only the decoded cache can answer.
+            strict = dict(env, AEKIT_DATA=str(folder / "no-archives"))
+            student = _as_another_user(decode + "import numpy as np, mmap\nbase = images\n"
+                                       "while getattr(base, 'base', None) is not None: base = base.base\n"
+                                       "print(isinstance(base, mmap.mmap))\n", strict)
+            assert student.returncode == 0, student.stderr[-2000:]
+            assert student.stdout.split() == made.stdout.split() + ["True"]
+        # In this process too: a load maps the file rather than reading a private copy.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AEKIT_CACHE", str(folder / "cache"))
+            patch.setattr(mnist, "_MEMORY", {})
+            images, _ = mnist.load("test")
+            base = images
+            while getattr(base, "base", None) is not None:
+                base = base.base
+            assert isinstance(base, mmap.mmap) and not images.flags.writeable
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_caches_written_by_owner_only_are_shared_by_prefetch(isolated):
+    """Older kits wrote their caches readable by their owner only; ``share_cache`` (run by the
+    prefetch verb) opens them to the students' processes, and leaves links and others' files be."""
+    cache = isolated / "cache"
+    store.write_atomically(cache / "toyset" / "new.npy", lambda out: out.write(b"new"))
+    old = cache / "toyset" / "old.npy"
+    old.write_bytes(b"old")
+    old.chmod(0o600)
+    (cache / "toyset" / "private").mkdir(mode=0o700)
+    (cache / "toyset" / "link").symlink_to("/etc/shadow")
+    assert (cache / "toyset" / "new.npy").stat().st_mode & 0o777 == 0o644
+    assert store.share_cache() == 2
+    assert old.stat().st_mode & 0o777 == 0o644
+    assert (cache / "toyset" / "private").stat().st_mode & 0o777 == 0o755
+    assert os.stat("/etc/shadow").st_mode & 0o004 == 0   # a link is not followed
+    assert store.share_cache() == 0
