@@ -39,7 +39,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +46,9 @@ from types import SimpleNamespace
 
 from . import batch as local
 from .homeworks import KIT_ROOT, load_spec
-from .pipeline import accounts
+from .pipeline import accounts, scratch
 
+SCRATCH = "aekit-grading-"        # prefix of a worker's scratch folder for one grading
 REFUSALS = "aekit-refusals"       # event topic through which workers tell the client why they refuse
 MEMORY = "aekit-memory-mb"        # resource: MB a worker offers to gradings
 OPTIONS = ("timeout", "seed", "only", "limit", "device")
@@ -186,6 +186,7 @@ class KitCheck(WorkerPlugin):
         self.homework, self.expected, self.slot = homework, expected, slot_name(expected)
 
     async def setup(self, worker):
+        await asyncio.get_running_loop().run_in_executor(None, scratch.sweep)  # a killed predecessor's leftovers
         actual = await asyncio.get_running_loop().run_in_executor(None, stamp, self.homework)
         problems = differences(self.expected, actual)
         if problems:
@@ -248,24 +249,25 @@ def grade_remote(homework: str, student: str, name: str, payload, print_: str, o
     if problems:
         raise KitMismatch(f"this worker refuses to grade {homework}: " + "; ".join(problems))
     args = SimpleNamespace(**options)
-    scratch = Path(tempfile.mkdtemp(prefix="aekit-grading-"))
+    scratch.sweep()   # what gradings of killed workers left on this machine
+    folder, held = scratch.make(SCRATCH)
     try:
-        submission = scratch / "submission" / name
+        submission = folder / "submission" / name
         submission.parent.mkdir()
         if isinstance(payload, bytes):
             submission.write_bytes(payload)
         else:
             submission.mkdir()
             write_files(submission, payload)
-        out_dir = scratch / "results"
+        out_dir = folder / "results"
         out_dir.mkdir()
-        accounts.lock_and_reap([scratch])
+        accounts.lock_and_reap([folder])
         # The tests are loaded (torch and all: seconds, ~300 MB) only if a failure needs their names.
         tests = lambda: local.selected_tests(homework, args)  # noqa: E731
         meta = local.grade_one(homework, local.Entry(student, submission), out_dir, args, tests, print_)
         return {"files": read_tree(out_dir / student), "meta": meta}
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.remove(folder, held)
 
 
 # ---------------------------------------------------------------- the client

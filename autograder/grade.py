@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .homeworks import load_preparations, load_spec, load_tests
-from .pipeline import accounts
+from .pipeline import accounts, scratch
 from .pipeline.isolate import Limits
 from .pipeline.report import failed_everywhere, results_from_json, results_json, summary, write_json
 from .pipeline.score import TRAINING_TIMEOUT, Context, TestResult, run_tests
@@ -52,6 +52,7 @@ def grade(homework: str, submission: Path, out: Path | None = None, timeout: flo
     processes (:func:`autograder.pipeline.forkserver.for_grading`), or ``None``.
     """
     start = time.monotonic()
+    scratch.sweep()   # copies of submissions that killed gradings left behind
     spec = load_spec(homework)
     tests = load_tests(homework) if tests is None else tests
     notes = ""

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -104,7 +105,7 @@ def _kill_workers_of(student: str, times: int, stop: threading.Event, killed: li
 
 
 @pytest.mark.slow
-def test_killed_workers_lose_nothing_and_a_worker_killer_fails_alone(tmp_path):
+def test_killed_workers_lose_nothing_and_a_worker_killer_fails_alone(tmp_path, request):
     subs = tmp_path / "submissions"
     subs.mkdir()
     for student in ("alice", "erin", "mallory"):
@@ -112,13 +113,26 @@ def test_killed_workers_lose_nothing_and_a_worker_killer_fails_alone(tmp_path):
     _copy(STENCIL, subs / "bob")
     stop, killed = threading.Event(), []
     # allowed_failures=1: a grading survives one worker death; the second time it is a failure.
-    with LocalDask(tmp_path / "dask", workers=2, allowed_failures=1) as dask:
+    scratch = Path(tempfile.mkdtemp(prefix="aekit-workers-tmp-"))   # the workers' temporary folder:
+    scratch.chmod(0o755)                                             # others may enter, as /tmp
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    with LocalDask(tmp_path / "dask", workers=2, allowed_failures=1, worker_env={"TMPDIR": str(scratch)}) as dask:
         killers = [threading.Thread(target=_kill_workers_of, args=(s, n, stop, killed), daemon=True)
                    for s, n in (("alice", 1), ("mallory", 99))]
         for killer in killers:
             killer.start()
         run = _batch(subs, tmp_path / "out", "--scheduler", dask.address)
         stop.set()
+        # The killed gradings' folders (copies of the students' files: the worker's scratch folder,
+        # the grader's unpacked upload, its student processes' folders and logs) are gone once the
+        # restarted workers have started: nothing of theirs stays on the workers' disks.
+        def left():
+            return [p for p in scratch.iterdir() if p.name.startswith(("aekit-grading-", "aekit-sub-", "aekit-run-",
+                                                                        "aekit-log-"))]
+        deadline = time.monotonic() + 60
+        while left() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not left(), list(scratch.iterdir())
     assert run.returncode == 0, run.stderr[-2000:]
     rows = _rows(tmp_path / "out" / "grades.csv")
     seen = (killed, {student: (row["status"], row["note"]) for student, row in rows.items()})  # if it fails

@@ -35,12 +35,11 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import accounts, wire
+from . import accounts, scratch, wire
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 LOG_LIMIT = 8 << 20  # bytes of student output kept on disk (RLIMIT_FSIZE also caps it)
@@ -70,7 +69,7 @@ class Limits:
     open_files: int = 256
     processes: int = 64         # processes and threads of the student's own user (root only)
     disk_floor_mb: int = 1024   # stop the student's code when free disk space falls below this
-    threads: int = 1            # torch threads: one per process keeps results deterministic
+    threads: int = 1            # torch threads: one per process keeps trainings deterministic
     isolate: bool = True        # own user (as root) and no network; False only for benchmarks
     device: str = "cpu"         # "cuda": the student's process sees the GPU (see pipeline/devices.py)
     # Modules the process imports in a thread of its own as soon as it starts (a homework's
@@ -123,6 +122,7 @@ def child_environment(workdir: Path, threads: int, device: str = "cpu") -> dict:
         "MPLCONFIGDIR": str(workdir / ".matplotlib"),
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
+        "OMP_WAIT_POLICY": "PASSIVE",   # idle threads sleep: a harvest's threads never spin against a training
         "AEKIT_THREADS": str(threads),
         "AEKIT_OFFLINE": "1",
         "AEKIT_PROGRESS": "0",
@@ -150,13 +150,17 @@ class Sandbox:
         self.label = label
         self.launcher = launcher           # a fork server (forkserver.py) that starts it faster, or None
         self.process: subprocess.Popen | None = None
-        self._log_dir = Path(tempfile.mkdtemp(prefix="aekit-log-"))
+        self._log_dir, self._log_held = scratch.make("aekit-log-")
         self.log_path = self._log_dir / f"{label}.log"
         self._pending: str | None = None
         self._deadline = 0.0
         self._runtime: Path | None = None
+        self._runtime_held: int | None = None
         self._slot: accounts.UserSlot | None = None
         self.isolation: dict = {}
+        # torch threads for the requests from now on (None: ``limits.threads``). The training pool
+        # raises it once a model has trained (see training.py: a trained model's answers).
+        self.threads: int | None = None
 
     # -- life cycle -----------------------------------------------------------------------
     def _make_runtime(self) -> Path:
@@ -165,7 +169,7 @@ class Sandbox:
 
         from autograder.homeworks import public_files
 
-        runtime = Path(tempfile.mkdtemp(prefix="aekit-run-"))
+        runtime, self._runtime_held = scratch.make("aekit-run-")
         shutil.copytree(self.workdir, runtime / "work", symlinks=True)
         for relative in public_files(self.agent):
             target = runtime / "kit" / relative
@@ -180,6 +184,8 @@ class Sandbox:
 
     def start(self) -> None:
         isolate = self.limits.isolate
+        if self._runtime is not None:   # a start that failed before its process ran
+            scratch.remove(self._runtime, self._runtime_held)
         self._runtime = self._make_runtime()
         uid = None
         if isolate and accounts.is_root() and not accounts.python_blocker():
@@ -241,10 +247,8 @@ class Sandbox:
             self._slot.release()   # kills whatever of the student's is still running
             self._slot = None
         if self._runtime is not None:
-            import shutil
-
-            shutil.rmtree(self._runtime, ignore_errors=True)
-            self._runtime = None
+            scratch.remove(self._runtime, self._runtime_held)
+            self._runtime = self._runtime_held = None
 
     def _kill(self) -> None:
         if self.process is None:
@@ -263,9 +267,8 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
-        import shutil
-
-        shutil.rmtree(self._log_dir, ignore_errors=True)
+        scratch.remove(self._log_dir, self._log_held)
+        self._log_held = None
 
     # -- requests -------------------------------------------------------------------------
     def submit(self, method: str, *args, what: str = "", seed: int = 0, timeout: float = 120.0, **kwargs) -> None:
@@ -275,7 +278,10 @@ class Sandbox:
         self._deadline = time.monotonic() + timeout
         self._timeout = timeout
         try:
-            wire.write_frame(self._request_fd, {"method": method, "args": args, "kwargs": kwargs, "seed": seed})
+            request = {"method": method, "args": args, "kwargs": kwargs, "seed": seed}
+            if self.threads is not None:
+                request["threads"] = self.threads
+            wire.write_frame(self._request_fd, request)
         except OSError:
             self._raise_crash()
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import stat
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+
+from . import scratch
 
 MAX_MEMBERS = 500
 MAX_TOTAL_BYTES = 200 << 20   # uncompressed
@@ -26,43 +27,31 @@ class SubmissionError(ValueError):
 
 @contextlib.contextmanager
 def unpacked(submission: Path, required: tuple[str, ...]):
-    """Context manager: a private copy of ``submission``, removed afterwards (see :func:`unpack`)."""
-    folder = unpack(submission, required)
+    """Context manager: a private copy of ``submission`` to grade, removed afterwards (and by the
+    next grading's sweep when this process is killed first: see :mod:`.scratch`). Raises
+    :class:`SubmissionError` for an unreadable or hostile submission."""
+    root, held = scratch.make("aekit-sub-")
     try:
-        yield folder
+        yield unpack(submission, required, root)
     finally:
-        shutil.rmtree(_temp_root(folder), ignore_errors=True)
+        scratch.remove(root, held)
 
 
-def _temp_root(folder: Path) -> Path:
-    while not folder.name.startswith("aekit-sub-") and folder.parent != folder:
-        folder = folder.parent
-    return folder
-
-
-def unpack(submission: Path, required: tuple[str, ...]) -> Path:
-    """Copy ``submission`` into a fresh temporary folder and return the folder to grade.
-
-    Prefer :func:`unpacked`, which also removes the copy. Raises :class:`SubmissionError` for an
-    unreadable or hostile submission.
-    """
+def unpack(submission: Path, required: tuple[str, ...], root: Path) -> Path:
+    """Copy ``submission`` into ``root/submission`` and return the folder to grade (see
+    :func:`unpacked`, which makes and removes ``root``)."""
     submission = Path(submission)
-    root = Path(tempfile.mkdtemp(prefix="aekit-sub-"))
     target = root / "submission"
     target.mkdir()
-    try:
-        if submission.is_dir():
-            _copy_folder(submission, target)
-        elif submission.is_file() and zipfile.is_zipfile(submission):
-            extract_zip(submission, target)
-        elif submission.exists():
-            raise SubmissionError(f"{submission.name} is neither a folder nor a zip file.")
-        else:
-            raise SubmissionError(f"There is no submission at {submission}.")
-        return _find_root(target, required)
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
+    if submission.is_dir():
+        _copy_folder(submission, target)
+    elif submission.is_file() and zipfile.is_zipfile(submission):
+        extract_zip(submission, target)
+    elif submission.exists():
+        raise SubmissionError(f"{submission.name} is neither a folder nor a zip file.")
+    else:
+        raise SubmissionError(f"There is no submission at {submission}.")
+    return _find_root(target, required)
 
 
 def _copy_folder(source: Path, target: Path) -> None:
