@@ -142,6 +142,19 @@ def test_the_students_process_is_deterministic_without_loading_torch_compile(wor
     assert mode == {"on": True, "warn_only": True, "compile": True, "loaded_at_start": False}, mode
 
 
+def test_a_process_trains_with_one_thread_and_answers_with_as_many_as_the_grader_names(workdir):
+    """One torch thread by default (trainings stay the same on every machine); a request that
+    names a thread count (a trained model's harvest, training.py) runs with it and sets no other."""
+    (workdir / "threads_agent.py").write_text("import os, torch\nEXPORTS = ('threads',)\n"
+                                            "def threads():\n    return torch.get_num_threads(), os.environ['OMP_WAIT_POLICY']\n")
+    with Sandbox(workdir, "threads_agent") as sandbox:
+        assert sandbox.call("threads") == (1, "PASSIVE")
+        sandbox.threads = 2
+        assert sandbox.call("threads") == (2, "PASSIVE")
+        sandbox.threads = 10 ** 6   # not a count the child accepts: unchanged
+        assert sandbox.call("threads") == (2, "PASSIVE")
+
+
 def test_a_preloaded_module_is_loaded_without_being_asked_for(workdir):
     """``Limits.preload`` (the check verb's torch._dynamo): the process imports it by itself."""
     (workdir / "loaded_agent.py").write_text(textwrap.dedent('''

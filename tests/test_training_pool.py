@@ -18,6 +18,7 @@ class Box:
     def __init__(self, log, label, answer):
         self.log, self.label, self.answer = log, label, answer
         self.isolation = {}
+        self.threads = None   # as the real sandbox: torch threads of the requests from now on
 
     def ensure_running(self):   # the real sandbox starts its process here or on its first request
         self.log.append(("spawn", self.label))
@@ -33,6 +34,7 @@ class Box:
 
     def call(self, method, *args, **kwargs):
         self.log.append(("call", self.label, method))
+        self.asked_with = self.threads
         return method
 
     def __exit__(self, *exc):
@@ -105,6 +107,27 @@ def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again()
     assert ctx.once("codes-a", lambda: "asked again") == "encode"   # remembered
     with pytest.raises(RuntimeError, match="ended after its harvest"):
         pool.box(ctx, "a")
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_a_trained_model_answers_its_harvest_with_the_gradings_threads(jobs):
+    """Trained with one thread, a model answers its harvest with ``jobs`` threads, whether the
+    trainings ran side by side or one after the other."""
+    seen = {}
+
+    def codes(ctx, kind):
+        box = pool.box(ctx, kind)
+        box.call("encode")
+        seen[kind] = {"harvest": box.asked_with, "others": {k: ctx.sandbox(f"train-{k}").threads
+                                                            for k in ("a", "b") if k != kind}}
+
+    pool = _pool(lambda kind: (codes,))
+    ctx = Ctx(GOOD, jobs=jobs)
+    pool.record(ctx, "a")
+    pool.record(ctx, "b")
+    assert seen["a"]["harvest"] == seen["b"]["harvest"] == jobs
+    if jobs >= 2:   # the other model was still training then: one thread
+        assert seen["a"]["others"] == {"b": None}
 
 
 def test_a_failed_training_fails_its_tests_and_the_time_test_counts_the_other():

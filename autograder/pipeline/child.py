@@ -3,9 +3,10 @@
     python -m autograder.pipeline.child AGENT_MODULE REQUEST_FD ANSWER_FD
 
 It loads the homework's *agent* module (code of the kit's that imports the student's files and
-calls them) and then serves requests ``{"method", "args", "seed"}`` until the grader closes the
-pipe. Before each request every random generator is seeded with the request's seed, so the same
-submission gives the same answers every time. An exception in student code, ``sys.exit`` and
+calls them) and then serves requests ``{"method", "args", "seed"}`` (and ``"threads"``, for
+torch, when the grader names them) until the grader closes the pipe. Before each request every
+random generator is seeded with the request's seed, so the same submission gives the same answers
+every time. An exception in student code, ``sys.exit`` and
 ``KeyboardInterrupt`` included, becomes an error answer with the last lines of its traceback in the
 student's own files; it never reaches the grader as anything but data.
 """
@@ -40,6 +41,16 @@ def deterministic(torch) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
     else:
         setter(True, warn_only=True)
+
+
+def use_threads(threads) -> None:
+    """Set torch's thread count when a request names one (the grader's questions to a trained
+    model; see autograder/pipeline/training.py)."""
+    if isinstance(threads, int) and 1 <= threads <= 64:
+        import torch
+
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 def preload(names) -> None:
@@ -121,6 +132,7 @@ def serve(agent, request_fd: int, answer_fd: int, workdir: str) -> None:
             if method not in exported:
                 raise LookupError(f"the grader asked for an unknown step {method!r}")
             seed_everything(int(request.get("seed", 0)))
+            use_threads(request.get("threads"))
             value = getattr(agent, method)(*request.get("args", ()), **request.get("kwargs", {}))
             answer = {"ok": True, "value": value}
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit too

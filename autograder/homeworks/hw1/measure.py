@@ -58,15 +58,16 @@ def bernoulli_nll_distribution(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor
 
 
 def reconstruction_error(box, images: torch.Tensor, latent_size: int, seed: int, label: str,
-                         batch: int = 1000, timeout: float = 600.0) -> float:
+                         batch: int = 1000, timeout: float = 600.0, keep: int = 0):
     """Mean over ``images`` of ||x - decoder(encoder(x))||^2 (summed over the 784 pixels),
-    computed by the grader.
+    computed by the grader; with it, the codes of every image (N, latent_size) and the
+    reconstructions of the first ``keep`` images, as the student's model gave them (for pictures).
 
     The student's encoder gives the codes of every batch; the grader then hands those codes to the
     student's decoder itself, so a reconstruction can only depend on its image through a code of
     ``latent_size`` numbers.
     """
-    total, count = 0.0, 0
+    total, codes, kept = 0.0, [], []
     for start in range(0, images.shape[0], batch):
         x = as_float(images[start:start + batch])
         z = box.call("encode", x, what=f"the {label}'s encoder on {x.shape[0]} test images", seed=seed,
@@ -80,8 +81,9 @@ def reconstruction_error(box, images: torch.Tensor, latent_size: int, seed: int,
                          timeout=timeout)
         x_hat = expect.values(x_hat, f"the {label}'s decoder output", (x.shape[0], *IMAGE), 0.0, 1.0)
         total += float(squared_error(x, x_hat).sum())
-        count += x.shape[0]
-    return total / count
+        codes.append(z)
+        kept.append(x_hat[:max(keep - start, 0)])
+    return total / images.shape[0], torch.cat(codes), torch.cat(kept)
 
 
 def copied_fraction(samples: torch.Tensor, codes: torch.Tensor, tolerance: float = 1e-5) -> float:
