@@ -199,7 +199,7 @@ def warm_up() -> None:
     if not _WARM and threading.current_thread() is threading.main_thread():
         _WARM.append(True)
         try:
-            Curves({"": [1.0, 0.5]}).render()
+            Curves({"warm-up": [1.0, 0.5]}).render()
         except Exception:  # noqa: BLE001 - the test that draws will report it
             pass
 

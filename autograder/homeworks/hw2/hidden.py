@@ -472,8 +472,8 @@ UNIT_TESTS = [subset_and_labels, split_sizes, determinism, augment, make_splits,
               attribute_vector, compose]
 TRAINING_TESTS = [test_mse, aux_accuracy, training_time]
 TESTS = UNIT_TESTS + TRAINING_TESTS
-# Before the first student process: the grader's data (augmenting passes through a few hundred MB),
-# then the trainings, when two jobs let them run beside the unit tests. With two jobs, only the
-# training set comes before them (the trainings start about 0.4 s sooner); the rest of the data is
-# made while they run. With one job, all of it comes first, as the trainings do not start early.
-PREPARE = (lambda ctx: _part(ctx, "train"), TRAININGS.early(TRAINING_TESTS), _data)
+# With two jobs the trainings start first, beside the unit tests: their processes start while the
+# grader makes the training set (each training's request carries it), and the rest of the grader's
+# data is made while they train. With one job the trainings do not start early, and all of the data
+# (augmenting passes through a few hundred MB) is made before the first student process.
+PREPARE = (TRAININGS.early(TRAINING_TESTS), _data)
