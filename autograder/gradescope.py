@@ -84,11 +84,11 @@ echo "setup.sh: {box_note}"
 # grader and all its student processes), with one training at a time and with two
 # (``python benchmarks/grading_footprint.py``; README's table of figures).
 MEASURED = {
-    "hw1": {1: (55, 678), 2: (26, 771)},
-    "hw2": {1: (53, 692), 2: (28, 988)},
-    "hw3": {1: (75, 642), 2: (62, 701)},
-    "hw4": {1: (199, 656), 2: (112, 847)},
-    "hw5": {1: (50, 645), 2: (50, 670)},
+    "hw1": {1: (42, 618), 2: (23, 783)},
+    "hw2": {1: (45, 721), 2: (24, 918)},
+    "hw3": {1: (60, 634), 2: (53, 659)},
+    "hw4": {1: (207, 631), 2: (113, 821)},
+    "hw5": {1: (56, 636), 2: (52, 675)},
 }
 
 

@@ -151,7 +151,7 @@ RELEASE_CORE = (  # the check verb, the packaging scripts' shared code, the note
     "autograder/notebook.py",  # the notebooks' set-up and display helpers
     "autograder/pipeline/score.py", "autograder/pipeline/isolate.py", "autograder/pipeline/accounts.py",
     "autograder/pipeline/unpack.py", "autograder/pipeline/report.py", "autograder/pipeline/expect.py",
-    "autograder/pipeline/checks.py",
+    "autograder/pipeline/checks.py", "autograder/pipeline/scratch.py",
 )
 RELEASE_SCRIPTS = ("zipsrc.py", "zipout.py")
 PUBLIC_PARTS = ("__init__.py", "spec.py", "agent.py", "public.py")   # of every homework folder
