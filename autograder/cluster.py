@@ -249,8 +249,7 @@ def grade_remote(homework: str, student: str, name: str, payload, print_: str, o
     if problems:
         raise KitMismatch(f"this worker refuses to grade {homework}: " + "; ".join(problems))
     args = SimpleNamespace(**options)
-    scratch.sweep()   # what gradings of killed workers left on this machine
-    folder, held = scratch.make(SCRATCH)
+    folder, held = scratch.make(SCRATCH)   # (the grading's own grade() sweeps what killed ones left)
     try:
         submission = folder / "submission" / name
         submission.parent.mkdir()

@@ -148,8 +148,8 @@ def share_cache(root: Path | None = None) -> int:
     readable by every user, as :func:`write_atomically` writes them: caches written by older
     versions of the kit were readable by their owner only, so a student's process could not use them
     (it decoded the data again, slowly, or failed). Returns how many files and folders changed."""
-    changed = 0
-    for path in [Path(root or cache_dir()), *Path(root or cache_dir()).rglob("*")]:
+    changed, root = 0, Path(root or cache_dir())
+    for path in [root, *root.rglob("*")]:
         try:
             info = path.lstat()
             if path.is_symlink() or info.st_uid != os.getuid():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def sweep(root: Path | None = None) -> list[Path]:
     for lock in Path(root or tempfile.gettempdir()).glob(PREFIX + "*" + SUFFIX):
         try:
             info = lock.lstat()
-            if not lock.is_file() or lock.is_symlink() or info.st_uid != os.getuid():
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():   # links are not followed
                 continue
             held = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
