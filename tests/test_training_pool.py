@@ -93,6 +93,48 @@ def test_side_by_side_every_process_starts_before_the_first_request_is_written()
     assert [e for e in ctx.log if e[0] == "spawn"] == []
 
 
+def test_side_by_side_the_processes_start_while_the_grader_makes_the_requests():
+    """Starting a student process takes about a second (torch) and a homework's request may carry a
+    training set the grader makes first: the one waits beside the other, not after it."""
+    import threading
+
+    job_started = threading.Event()
+    released = []
+
+    class SlowStart(Box):
+        def ensure_running(self):
+            released.append(job_started.wait(timeout=3))   # False: the job waited for this start
+            super().ensure_running()
+
+    class SlowCtx(Ctx):
+        def _start(self, label):
+            self.log.append(("start", label))
+            return SlowStart(self.log, label, self.answers.get(label))
+
+    def job(ctx, kind):
+        job_started.set()
+        return training.Job(("train", kind), ctx.seed(7), f"train {kind}")
+
+    ctx = SlowCtx(GOOD, jobs=2)
+    training.Trainings(("a", "b"), job, epochs=3).record(ctx, "a")
+    assert released == [True, True]
+    assert [e[:2] for e in ctx.log if e[0] == "submit"] == [("submit", "train-a"), ("submit", "train-b")]
+
+
+def test_side_by_side_a_request_the_grader_cannot_make_fails_that_training_only():
+    def job(ctx, kind):
+        if kind == "a":
+            raise Fail("The grader could not make the training set.")
+        return training.Job(("train", kind), ctx.seed(7), f"train {kind}")
+
+    ctx = Ctx(GOOD, jobs=2)
+    pool = training.Trainings(("a", "b"), job, epochs=3)
+    assert pool.record(ctx, "b") == GOOD["train-b"]
+    with pytest.raises(Fail, match="could not make"):
+        pool.record(ctx, "a")
+    assert ("spawn", "train-a") in ctx.log and ("submit", "train-b") in [e[:2] for e in ctx.log]
+
+
 def test_the_harvest_runs_once_then_the_process_ends_and_cannot_be_asked_again():
     def codes(ctx, kind):
         ctx.once(f"codes-{kind}", lambda: pool.box(ctx, kind).call("encode"))

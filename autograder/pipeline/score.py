@@ -165,11 +165,12 @@ class Context:
             box.__exit__(None, None, None)
             give_back_memory(collect)
 
-    def drop(self, *keys: str) -> None:
-        """Forget what :meth:`once` remembered under ``keys`` (large data no later test needs)."""
+    def drop(self, *keys: str, collect: bool = True) -> None:
+        """Forget what :meth:`once` remembered under ``keys`` (large data no later test needs);
+        ``collect`` as for :func:`give_back_memory`."""
         for key in keys:
             self._cache.pop(key, None)
-        give_back_memory()
+        give_back_memory(collect)
 
     def once(self, key: str, compute: Callable):
         """Run ``compute()`` once; later calls return its value or re-raise its failure."""

@@ -88,11 +88,44 @@ class Trainings:
         together = ctx.jobs >= 2
         ctx.release("units")
         kinds = self.kinds if together else (kind,)
-        if together:   # every process first: a request is written only as fast as its process, still
-            for k in kinds:   # loading torch, reads it (hw2 and hw5 send their training images)
-                ctx.once(f"spawned-{k}", lambda k=k: self.box(ctx, k).ensure_running())
-        for k in kinds:
-            ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
+        if together:
+            ctx.once("spawned", lambda: self._spawn_while_preparing(ctx, kinds))
+        failure = None
+        for k in kinds:   # a training that cannot start fails its own tests, not the others'
+            try:
+                ctx.once(f"started-{k}", lambda k=k: self._submit(ctx, k, together))
+            except (Fail, StudentFailure) as err:
+                failure = err if k == kind else failure
+        if failure is not None:
+            raise failure
+
+    def _spawn_while_preparing(self, ctx: Context, kinds: tuple) -> bool:
+        """Trainings side by side: start every student process in a thread while this one makes
+        each training's request (the homework's ``job``, which may make the grader's training set).
+        A process starts in about a second (torch; with the fork server, the server's own import
+        of it comes first) and the data takes a few tenths of one: one waits beside the other, not
+        after it. A start that fails here is tried again, and reported, by the submission."""
+        def spawn():
+            for k in kinds:
+                try:
+                    self.box(ctx, k).ensure_running()
+                except BaseException:  # noqa: BLE001 (the submission starts it again and reports it)
+                    return
+        spawner = threading.Thread(target=spawn, name="spawn-trainings", daemon=True)
+        spawner.start()
+        try:
+            for k in kinds:
+                try:
+                    self._job(ctx, k)
+                except (Fail, StudentFailure):
+                    pass   # remembered: the submission of that training reports it
+        finally:
+            spawner.join()
+        return True
+
+    def _job(self, ctx: Context, kind: str) -> Job:
+        """The ``kind`` training's request, made once (kept until it is submitted)."""
+        return ctx.once(f"job-{kind}", lambda: self.job(ctx, kind))
 
     def early(self, tests) -> Callable[[Context], None]:
         """For the homework's ``PREPARE``: when the grading may run two jobs or more and runs one of
@@ -111,8 +144,9 @@ class Trainings:
         if not together:   # one model at a time: the previous training's process goes first
             for other in self.kinds:
                 ctx.release(f"train-{other}")
-        job = self.job(ctx, kind)
+        job = self._job(ctx, kind)
         self.box(ctx, kind).submit(*job.call, seed=job.seed, timeout=ctx.timeout, what=job.what)
+        ctx.drop(f"job-{kind}", collect=False)   # it may hold a training set the grader needs no more
         return True
 
     def record(self, ctx: Context, kind: str) -> dict:

@@ -139,21 +139,22 @@ def train(kind: str, images, labels, epochs: int, seed: int, num_classes: int = 
 
 
 @torch.no_grad()
-def _outputs(images, batch: int = 100) -> list:
-    """The trained model's outputs (eval mode) on uint8 or float images, joined batch by batch."""
+def _outputs(images, column: int, batch: int = 100) -> torch.Tensor:
+    """One of the trained model's outputs (eval mode: 0 the reconstructions, 1 the aux model's
+    class scores) on uint8 or float images, joined batch by batch (the others are not kept)."""
     model = evaluating(built(STATE))
-    parts = [_forward(model, _float(images[start:start + batch])) for start in range(0, images.shape[0], batch)]
-    return [torch.cat(column) for column in zip(*parts)]
+    return torch.cat([_forward(model, _float(images[start:start + batch]))[column]
+                      for start in range(0, images.shape[0], batch)])
 
 
 def reconstruct(images):
     """The trained model's reconstructions."""
-    return _outputs(images)[0]
+    return _outputs(images, 0)
 
 
 def logits(images):
     """The trained aux model's class scores."""
-    return _outputs(images)[1]
+    return _outputs(images, 1)
 
 
 def train_short(kind: str, seed: int):

@@ -182,9 +182,11 @@ def _upload_scores(ctx) -> dict:
 
 
 def _score_upload_early(ctx) -> None:
-    """For ``PREPARE``: with two jobs, score the upload while the retraining runs rather than after it.
-    With one job memory comes first: scikit-learn is loaded once the student's process has ended."""
+    """For ``PREPARE``: with two jobs, load scikit-learn and score the upload while the retraining
+    runs rather than after it (the clustering test then only clusters the retrained codes). With one
+    job memory comes first: scikit-learn is loaded once the student's process has ended."""
     if ctx.jobs >= 2:
+        scoring.load_libraries()
         _upload_scores(ctx)
 
 
