@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,13 @@ def test_a_batch_graded_by_workers_that_slurm_started(slurm, tmp_path):
     assert any("Registered to" in p.read_text(errors="replace") for p in logs), [p.name for p in logs]
     controller = (slurm.parent / "slurmctld.log").read_text(errors="replace")
     assert "Allocate JobId=" in controller
-    # The client cancelled its jobs at the end.
-    queue = subprocess.run(["squeue", "--noheader"], env=env, capture_output=True, text=True)
-    assert queue.stdout.strip() == ""
+    # The client cancelled its jobs at the end. A cancelled job shows as completing (CG) while slurmd
+    # ends its processes, so the queue is read until it is empty; a job left running would stay in it
+    # for its 20-minute walltime.
+    deadline = time.monotonic() + 60
+    while True:
+        queue = subprocess.run(["squeue", "--noheader"], env=env, capture_output=True, text=True).stdout.strip()
+        if not queue or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert queue == ""
