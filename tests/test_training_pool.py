@@ -42,7 +42,9 @@ class Box:
 
 
 class Ctx(Context):
-    """A grading context whose student processes are :class:`Box` stand-ins."""
+    """A grading context whose student processes are :class:`Box` stand-ins (``box_class``)."""
+
+    box_class = Box
 
     def __init__(self, answers, **options):
         super().__init__(Path("."), "agent", options=options)
@@ -50,7 +52,7 @@ class Ctx(Context):
 
     def _start(self, label):
         self.log.append(("start", label))
-        return Box(self.log, label, self.answers.get(label))
+        return self.box_class(self.log, label, self.answers.get(label))
 
 
 def _pool(harvest=None):
@@ -107,9 +109,7 @@ def test_side_by_side_the_processes_start_while_the_grader_makes_the_requests():
             super().ensure_running()
 
     class SlowCtx(Ctx):
-        def _start(self, label):
-            self.log.append(("start", label))
-            return SlowStart(self.log, label, self.answers.get(label))
+        box_class = SlowStart
 
     def job(ctx, kind):
         job_started.set()
@@ -228,8 +228,7 @@ def test_side_by_side_each_training_is_gathered_in_the_background_and_a_grader_e
             return super().result()
 
     class SlowCtx(Ctx):
-        def _start(self, label):
-            return Slow(self.log, label, self.answers.get(label))
+        box_class = Slow
 
     def codes(ctx, kind):
         pool.record(ctx, kind)

@@ -110,7 +110,7 @@ class Trainings:
                 try:
                     self.box(ctx, k).ensure_running()
                 except BaseException:  # noqa: BLE001 (the submission starts it again and reports it)
-                    return
+                    continue
         spawner = threading.Thread(target=spawn, name="spawn-trainings", daemon=True)
         spawner.start()
         try:
