@@ -202,6 +202,7 @@ class Sandbox:
             env["AEKIT_PRELOAD"] = ",".join(self.limits.preload)
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()
+        wire.widen(request_write, answer_write)
         log = open(self.log_path, "ab")
         try:
             self.process = None

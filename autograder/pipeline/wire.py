@@ -56,6 +56,22 @@ def decode(payload: bytes):
         raise WireError(f"unreadable answer ({type(err).__name__}: {str(err)[:200]})") from None
 
 
+PIPE_BYTES = 1 << 20   # Linux's default ceiling for an unprivileged pipe (/proc/sys/fs/pipe-max-size)
+
+
+def widen(*fds: int) -> None:
+    """Give each pipe a 1 MiB buffer instead of 64 KiB, where the system allows: a training set or
+    a batch of reconstructions (7-10 MB) then crosses in fewer turns between the two processes
+    (about a third less time). The buffer fills only as data waits in it."""
+    import fcntl
+
+    for fd in fds:
+        try:
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        except OSError:
+            pass   # a smaller ceiling, or not a pipe: the default buffer works, a little slower
+
+
 def write_frame(fd: int, obj) -> None:
     data = memoryview(encode(obj))
     while data:
