@@ -104,12 +104,7 @@ class Trainings:
         each training's request (the homework's ``job``, which may make the grader's training set).
         A process starts in about a second (torch; with the fork server, the server's own import
         of it comes first) and the data takes a few tenths of one: one waits beside the other, not
-        after it. A start that fails here is tried again, and reported, by the submission.
-
-        No model trains yet, so the requests are made with the grading's ``jobs`` threads (at least
-        the grader's own count): hw2's augmented training set then takes half its 0.15 s, and it is
-        the same to the last bit with one thread or two (steps per pixel, means per image; checked
-        for the grading seeds 0, 1 and 7)."""
+        after it. A start that fails here is tried again, and reported, by the submission."""
         def spawn():
             for k in kinds:
                 try:
@@ -118,16 +113,13 @@ class Trainings:
                     continue
         spawner = threading.Thread(target=spawn, name="spawn-trainings", daemon=True)
         spawner.start()
-        threads = torch.get_num_threads()
         try:
-            torch.set_num_threads(max(threads, ctx.jobs))
             for k in kinds:
                 try:
                     self._job(ctx, k)
                 except (Fail, StudentFailure):
                     pass   # remembered: the submission of that training reports it
         finally:
-            torch.set_num_threads(threads)
             spawner.join()
         return True
 
