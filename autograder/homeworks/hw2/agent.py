@@ -161,7 +161,7 @@ def _outputs(images, column: int, batch: int = 100) -> torch.Tensor:
     class scores) on uint8 or float images, joined batch by batch (the others are not kept).
 
     Class scores come from the forward pass. When its first batch shows that they are exactly
-    ``classifier(encode(x))``, the later batches skip the decoder (a quarter of the time); any
+    ``classifier(encode(x))``, the later batches skip the decoder (half the time); any
     other model, or a failure of the short way, keeps the forward pass for every batch."""
     model = evaluating(built(STATE))
     parts = []
