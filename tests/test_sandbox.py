@@ -406,3 +406,24 @@ def test_fork_server_copies_start_every_time(workdir):
                 box.__exit__(None, None, None)
     finally:
         server.close()
+
+
+def test_a_forked_process_is_waited_for_like_a_popen():
+    """``Forked.wait`` (the fork server's copies, which the grader adopts) gives the exit status once
+    the process ends, raises ``TimeoutExpired`` when it outlives the timeout, and answers again
+    after the process was reaped."""
+    import subprocess
+    import sys
+
+    from autograder.pipeline.forkserver import Forked
+
+    child = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(0.5); sys.exit(3)"])
+    forked = Forked(child.pid)
+    with pytest.raises(subprocess.TimeoutExpired):
+        forked.wait(timeout=0.05)
+    assert forked.returncode is None
+    assert forked.wait(timeout=30) == 3
+    assert forked.wait() == 3 and forked.poll() == 3
+
+    child = subprocess.Popen([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+    assert Forked(child.pid).wait() == -9
