@@ -421,6 +421,8 @@ def test_a_forked_process_is_waited_for_like_a_popen():
     forked = Forked(child.pid)
     with pytest.raises(subprocess.TimeoutExpired):
         forked.wait(timeout=0.05)
+    with pytest.raises(subprocess.TimeoutExpired):   # a deadline already passed, as Popen allows
+        forked.wait(timeout=-1)
     assert forked.returncode is None
     assert forked.wait(timeout=30) == 3
     assert forked.wait() == 3 and forked.poll() == 3

@@ -60,10 +60,12 @@ class Forked:
 
     def wait(self, timeout: float | None = None) -> int:
         """Its exit status, once it has ended; ``subprocess.TimeoutExpired`` after ``timeout``
-        seconds. Woken by the kernel the moment it ends (a pidfd), where polling every few
-        milliseconds would notice up to half its exit's time late."""
+        seconds. Woken by the kernel the moment it ends (a pidfd), where polling with a doubling
+        pause noticed an exit up to as long again after it (0.02-0.04 s for a trained model)."""
         if self.poll() is not None:
             return self.returncode
+        if timeout is not None:
+            timeout = max(0.0, timeout)
         try:
             handle = os.pidfd_open(self.pid)
         except (AttributeError, OSError):   # an older kernel, or it has been reaped meanwhile
