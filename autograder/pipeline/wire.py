@@ -67,7 +67,7 @@ def widen(*fds: int) -> None:
 
     for fd in fds:
         try:
-            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         except OSError:
             pass   # a smaller ceiling, or not a pipe: the default buffer works, a little slower
 
