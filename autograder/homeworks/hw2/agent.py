@@ -121,7 +121,8 @@ def compose(weight, bias, dec_weight, dec_bias, images, vector, strength):
 
 # --------------------------------------------------------------------------- training
 def _float(images):
-    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    """uint8 images -> float in [0, 1] (divided in place: ``float()`` of uint8 is a new tensor)."""
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
 
 
 def _loader(images, labels, batch_size, seed):

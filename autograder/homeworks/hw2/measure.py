@@ -71,36 +71,44 @@ def split(n: int, seed: int, fractions=FRACTIONS):
 def augment(images: torch.Tensor, count: int, seed: int):
     """The grader's own augmentation: the originals, then flipped, rotated (up to 10 degrees),
     shifted (up to 4 pixels, white fill) and colour-jittered (factors in [0.9, 1.1]) copies.
-    images float (N, 3, H, W) in [0, 1] -> (count, 3, H, W), source (count,)."""
+    images float (N, 3, H, W) in [0, 1] -> (count, 3, H, W), source (count,).
+
+    The copies are changed in place, step by step: each step is the same arithmetic as a new tensor
+    would be, without touching 25 MB of fresh memory per step (about half the time on first use)."""
     g = torch.Generator().manual_seed(seed)
     n = images.shape[0]
     source = torch.arange(count) % n
-    out = images[source].clone().float()
+    out = images[source].float()   # indexing copies: the originals stay as they are
     extra = count - n
     if extra <= 0:
         return out, source
     x = out[n:]
     flips = torch.rand(extra, generator=g) < 0.5
-    x = torch.where(flips.view(-1, 1, 1, 1), x.flip(-1), x)
+    x[flips] = x[flips].flip(-1)
     angle = (torch.rand(extra, generator=g) * 2 - 1) * math.radians(10.0)
     shift = (torch.rand(extra, 2, generator=g) * 2 - 1) * 4.0 * 2 / images.shape[-1]
     theta = torch.zeros(extra, 2, 3)
     theta[:, 0, 0], theta[:, 0, 1], theta[:, 0, 2] = angle.cos(), -angle.sin(), shift[:, 0]
     theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = angle.sin(), angle.cos(), shift[:, 1]
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = (1 - F.grid_sample(1 - x, grid, align_corners=False)).clamp(0, 1)
+    x = F.grid_sample(x.neg_().add_(1), grid, align_corners=False).neg_().add_(1).clamp_(0, 1)   # white fill
+    del grid
     b, c, s = 1 + (torch.rand(3, extra, 1, 1, 1, generator=g) * 2 - 1) * 0.1
-    x = (x * b).clamp(0, 1)
+    x.mul_(b).clamp_(0, 1)                                                   # brightness
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (mean + c * (x - mean)).clamp(0, 1)
-    grey = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
-    x = (grey + s * (x - grey)).clamp(0, 1)
+    x.sub_(mean).mul_(c).add_(mean).clamp_(0, 1)                             # contrast
+    grey, term = 0.299 * x[:, 0:1], 0.587 * x[:, 1:2]
+    grey.add_(term).add_(torch.mul(x[:, 2:3], 0.114, out=term))            # 0.299 r + 0.587 g + 0.114 b
+    x.sub_(grey).mul_(s).add_(grey).clamp_(0, 1)                             # saturation
     out[n:] = x
     return out, source
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+def to_uint8(images: torch.Tensor, in_place: bool = False) -> torch.Tensor:
+    """Float images in [0, 1] -> uint8; ``in_place`` rounds ``images`` itself on the way (a tensor
+    the caller no longer needs)."""
+    images = images.clamp_(0, 1) if in_place else images.clamp(0, 1)
+    return images.mul_(255).round_().to(torch.uint8)
 
 
 def grader_base(seed: int) -> dict:
@@ -127,10 +135,10 @@ def grader_part(base: dict, key: str, seed: int) -> dict:
         train = indices["train"]
         fresh, source = augment(images[train], SIZES[0] + len(train), seed + 7)
         keep = slice(len(train), None)  # variations only
-        return {"images": to_uint8(fresh[keep]), "labels": y[train][source[keep]]}
+        return {"images": to_uint8(fresh[keep], in_place=True), "labels": y[train][source[keep]]}
     offset = ("train", "val", "test").index(key) + 1
     augmented, source = augment(images[indices[key]], SIZES[offset - 1], seed + offset)
-    return {"images": to_uint8(augmented), "labels": y[indices[key]][source], "source": indices[key][source]}
+    return {"images": to_uint8(augmented, in_place=True), "labels": y[indices[key]][source], "source": indices[key][source]}
 
 
 def grader_data(base: dict, part) -> dict:
