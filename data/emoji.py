@@ -342,6 +342,13 @@ def cache_key(font: Path, emoji_test: Path | None, skin_tones: bool, size: int) 
     return f"noto-{size}px{'-skin' if skin_tones else ''}-" + _sha256("|".join(parts).encode())[:12]
 
 
+def identity(skin_tones: bool = False, size: int = SIZE) -> str:
+    """The name of the set :func:`load` returns with these options (its cache key), without loading
+    it: it changes whenever the images would. Raises :class:`data.DataError` like :func:`load` when
+    the font is missing."""
+    return cache_key(find_font(), find_emoji_test(), skin_tones, size)
+
+
 def _payload(emojis: EmojiSet) -> tuple[bytes, bytes]:
     import io
 

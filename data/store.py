@@ -124,6 +124,7 @@ def _download(url: str, target: Path, md5: str, timeout: float = 30.0) -> None:
 
 
 SHARED_MODE = 0o644   # the data sets are public; students' sandboxed processes read them as other users
+PRIVATE = "grader"    # the cache's one private folder: the grader's own data (autograder/pipeline/kept.py)
 
 
 def write_atomically(target: Path, write) -> None:
@@ -147,9 +148,13 @@ def share_cache(root: Path | None = None) -> int:
     """Make the files of the kit's cache (``root``, default :func:`cache_dir`) that this user owns
     readable by every user, as :func:`write_atomically` writes them: caches written by older
     versions of the kit were readable by their owner only, so a student's process could not use them
-    (it decoded the data again, slowly, or failed). Returns how many files and folders changed."""
+    (it decoded the data again, slowly, or failed). The grader's folder (:data:`PRIVATE`) stays
+    private. Returns how many files and folders changed."""
     changed, root = 0, Path(root or cache_dir())
+    private = root / PRIVATE
     for path in [root, *root.rglob("*")]:
+        if path == private or private in path.parents:
+            continue   # stays readable by the grader alone
         try:
             info = path.lstat()
             if path.is_symlink() or info.st_uid != os.getuid():

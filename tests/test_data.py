@@ -223,9 +223,14 @@ def test_caches_written_by_owner_only_are_shared_by_prefetch(isolated):
     old.chmod(0o600)
     (cache / "toyset" / "private").mkdir(mode=0o700)
     (cache / "toyset" / "link").symlink_to("/etc/shadow")
+    grader = cache / store.PRIVATE   # the grader's own data (autograder/pipeline/kept.py) stays private
+    grader.mkdir(mode=0o700)
+    (grader / "hw2-train.pt").write_bytes(b"kept")
+    (grader / "hw2-train.pt").chmod(0o600)
     assert (cache / "toyset" / "new.npy").stat().st_mode & 0o777 == 0o644
     assert store.share_cache() == 2
     assert old.stat().st_mode & 0o777 == 0o644
     assert (cache / "toyset" / "private").stat().st_mode & 0o777 == 0o755
     assert os.stat("/etc/shadow").st_mode & 0o004 == 0   # a link is not followed
+    assert grader.stat().st_mode & 0o777 == 0o700 and (grader / "hw2-train.pt").stat().st_mode & 0o777 == 0o600
     assert store.share_cache() == 0

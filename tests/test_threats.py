@@ -21,10 +21,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from grading_support import grade
 from autograder.homeworks.hw4 import hidden
-from autograder.pipeline import accounts
+from autograder.pipeline import accounts, kept
 from autograder.pipeline.isolate import Limits
 from grading_support import feedback_text
 
@@ -119,6 +120,10 @@ def test_d_secrets_and_other_submissions_are_unreadable(tmp_path, launcher):
     targets = [KIT / "solutions" / "hw4" / "vae.py", KIT / "autograder" / "homeworks" / "hw4" / "hidden.py",
                KIT / "autograder" / "homeworks" / "hw4" / "measure.py",
                KIT / "autograder" / "models" / "mnist_classifier.pt", other / "vae.py", Path("/etc/shadow")]
+    grader_data = kept.folder()   # the grader's data kept between gradings (hw2's training set, say)
+    assert grader_data is not None
+    kept._write(grader_data / "threat-probe.pt", "probe", {"images": torch.zeros(2, 3)})
+    targets.append(grader_data / "threat-probe.pt")
     prelude = f'''
 leaked, blocked = [], []
 for path in {[str(t) for t in targets]!r}:
@@ -130,8 +135,11 @@ for path in {[str(t) for t in targets]!r}:
         blocked.append(path)
 raise RuntimeError("LEAKED " + repr(leaked) if leaked else "ALL BLOCKED " + str(len(blocked)))
 '''
-    results = grade("hw4", hostile(tmp_path, "snoop", prelude), tests=UNITS[:1], options={"call_timeout": 60},
-                    launcher=launcher)
+    try:
+        results = grade("hw4", hostile(tmp_path, "snoop", prelude), tests=UNITS[:1], options={"call_timeout": 60},
+                        launcher=launcher)
+    finally:
+        (grader_data / "threat-probe.pt").unlink(missing_ok=True)
     feedback = results["tests"][0]["output"]
     assert f"ALL BLOCKED {len(targets)}" in feedback, feedback
     # What the sandbox may read is a copy of the kit's public code; the grader's files stay usable.

@@ -141,6 +141,21 @@ def grader_part(base: dict, key: str, seed: int) -> dict:
     return {"images": to_uint8(augmented, in_place=True), "labels": y[indices[key]][source], "source": indices[key][source]}
 
 
+def part_inputs(seed: int) -> dict:
+    """Besides this file's code and the emoji set's, what decides :func:`grader_part`'s data (the
+    key under which ``pipeline/kept.py`` keeps it between gradings)."""
+    from data import emoji
+
+    return {"seed": seed, "emoji": emoji.identity()}
+
+
+def part_code() -> tuple:
+    """The files whose code makes :func:`grader_part`'s data: this one and the emoji set's."""
+    from data import emoji
+
+    return (__file__, emoji.__file__)
+
+
 def grader_data(base: dict, part) -> dict:
     """The grader's face subset, labels, split and augmented sets (uint8 images): ``base`` (from
     :func:`grader_base`) with each of :data:`PARTS` from ``part(key)`` (:func:`grader_part`, made
