@@ -71,6 +71,8 @@ fi
 mkdir -p "$ROOT/data"
 (cd "$SRC" && AEKIT_CACHE="$ROOT/data" "$PY" -m autograder prefetch {homework})
 chmod -R a+rX "$ROOT/data"
+# ... all but the grader's own data kept between gradings (autograder/pipeline/kept.py): root's alone.
+if [ -d "$ROOT/data/grader" ]; then chmod -R go-rwx "$ROOT/data/grader"; fi
 chmod a+x "$ROOT"
 
 # The grader's own files (hidden tests, weights) are root's alone.

@@ -155,24 +155,21 @@ def first_batch(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- the Gradescope bundle
-@pytest.fixture(scope="session")
-def gradescope_root():
-    """A temporary ``/autograder`` with hw4's bundle unpacked and set up; call the returned
-    function with a submission folder to run ``run_autograder`` on it and get results.json."""
+def set_up_bundle(homework: str, base: Path) -> tuple[Path, dict]:
+    """``homework``'s bundle unpacked into ``base/autograder/source`` and set up by its own
+    ``setup.sh``, as Gradescope builds its image: (the ``/autograder`` root, the environment)."""
     from autograder.gradescope import build
+    from data import store
 
-    base = Path(tempfile.mkdtemp(prefix="aekit-gs-", dir="/tmp"))
     os.chmod(base, 0o755)   # like /: the sandbox's own user must reach the data below it
     root = base / "autograder"
     (root / "source").mkdir(parents=True)
-    bundle = build("hw4", base / "hw4_gradescope.zip")
+    bundle = build(homework, base / f"{homework}_gradescope.zip")
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(root / "source")
     for script in ("setup.sh", "run_autograder"):
         os.chmod(root / "source" / script, 0o755)
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AEKIT_SKIP_INSTALL="1", AEKIT_PYTHON=sys.executable)
-    from data import store
-
     if store.data_root():
         env["AEKIT_DATA"] = store.data_root()
     env.pop("AEKIT_CACHE", None)
@@ -181,6 +178,15 @@ def gradescope_root():
     assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
     # Gradescope copies run_autograder to /autograder and runs it from there.
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    return root, env
+
+
+@pytest.fixture(scope="session")
+def gradescope_root():
+    """A temporary ``/autograder`` with hw4's bundle unpacked and set up; call the returned
+    function with a submission folder to run ``run_autograder`` on it and get results.json."""
+    base = Path(tempfile.mkdtemp(prefix="aekit-gs-", dir="/tmp"))
+    root, env = set_up_bundle("hw4", base)
 
     def run(submission: Path, box_mb: int | None = None) -> dict:
         """Grade ``submission``; with ``box_mb``, inside a memory cgroup of that size where the

@@ -16,7 +16,7 @@ import pytest
 from autograder.gradescope import build
 from autograder.pipeline import accounts
 import cgroup_support
-from conftest import DEFAULT_BOX_MB
+from conftest import DEFAULT_BOX_MB, set_up_bundle
 from grading_support import feedback_text
 
 KIT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,19 @@ def test_stencil_through_the_bundle_scores_zero_with_feedback(gradescope_root):
     unexplained = [t["name"] + ": " + feedback_text(t)[:300] for t in results["tests"]
                    if "NotImplementedError" not in feedback_text(t) and "did not complete" not in feedback_text(t)]
     assert not unexplained, unexplained
+
+
+def test_setup_keeps_the_graders_own_data_to_root_and_opens_the_rest(tmp_path):
+    """hw2's gradings keep their training set on disk (autograder/pipeline/kept.py): setup.sh makes
+    it with the data, then opens the data to the sandbox's users, all but that folder."""
+    root, _ = set_up_bundle("hw2", tmp_path)
+    data, grader = root / "data", root / "data" / "grader"
+    kept = grader / "hw2-train.pt"
+    assert kept.is_file() and kept.stat().st_size > 7_000_000
+    assert stat.S_IMODE(grader.stat().st_mode) == 0o700 and kept.stat().st_mode & 0o077 == 0
+    assert data.stat().st_mode & stat.S_IROTH
+    emoji = [p for p in (data / "emoji").rglob("*") if p.is_file()]
+    assert emoji and all(p.stat().st_mode & stat.S_IROTH for p in emoji)
 
 
 @pytest.mark.slow

@@ -139,3 +139,21 @@ def test_inputs_that_fail_leave_the_failure_to_make(cache):
     make = Maker()
     assert same(kept.kept("toy", make, inputs=missing), make.value) and make.calls == 1
     assert not (cache / store.PRIVATE / "toy.pt").exists()
+
+
+def test_prefetch_makes_what_hw2s_gradings_keep_and_a_grading_reads_it(cache, monkeypatch):
+    from autograder import prefetch
+    from autograder.homeworks.hw2 import hidden, measure
+
+    want = measure.grader_part(measure.grader_base(0), "train", 0)
+    assert prefetch.keep("hw1") == []
+    assert prefetch.keep("hw2") == ["the grader's training set"]
+    assert (cache / store.PRIVATE / "hw2-train.pt").is_file()
+
+    def made_again(*args):
+        raise AssertionError("the training set was made again")
+    monkeypatch.setattr(measure, "grader_part", made_again)
+    got = hidden._training_set(0)
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    with pytest.raises(AssertionError, match="made again"):
+        hidden._training_set(1)   # another seed is made (here: refused)

@@ -71,15 +71,24 @@ def _base(ctx) -> dict:
 
 
 def _part(ctx, key: str) -> dict:
-    """One part of :func:`_data`. The trainings need only "train" to start, and wait for it: it is
-    kept on disk between gradings (``pipeline/kept.py``: keyed by the seed, the emoji set and the
-    code that makes it), so that a machine makes it once."""
-    def make():
-        return measure.grader_part(_base(ctx), key, ctx.seed(0))
+    """One part of :func:`_data` (the trainings need only "train" to start)."""
     if key == "train":
-        return ctx.once("data-train", lambda: kept.kept("hw2-train", make, inputs=lambda: measure.part_inputs(
-            ctx.seed(0)), code=measure.part_code()))
-    return ctx.once(f"data-{key}", make)
+        return ctx.once("data-train", lambda: _training_set(ctx.seed(0), base=lambda: _base(ctx)))
+    return ctx.once(f"data-{key}", lambda: measure.grader_part(_base(ctx), key, ctx.seed(0)))
+
+
+def _training_set(seed: int, base=None) -> dict:
+    """The grader's training set: the trainings wait for it, so it is kept on disk between gradings
+    (``pipeline/kept.py``, keyed by the seed, the emoji set and the code that makes it) and a
+    machine makes it once. ``base()`` gives :func:`measure.grader_base` when it is made."""
+    return kept.kept("hw2-train", lambda: measure.grader_part(base() if base else measure.grader_base(seed), "train",
+                                                              seed),
+                     inputs=lambda: measure.part_inputs(seed), code=measure.part_code())
+
+
+# What a grading keeps on disk, each made from the grading's seed: ``prefetch`` makes them for the
+# default seed, so that a grading machine set up with it (Gradescope's) has them from the start.
+KEPT = {"the grader's training set": _training_set}
 
 
 def _real_faces(ctx, count: int) -> torch.Tensor:
