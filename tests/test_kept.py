@@ -13,6 +13,10 @@ from autograder.pipeline import accounts, kept
 from data import store
 
 
+pytestmark = pytest.mark.skipif(not accounts.is_root(), reason="only a grader running as root keeps data "
+                                                                "(its students' processes run as other users)")
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("AEKIT_CACHE", str(tmp_path / "cache"))
@@ -121,16 +125,21 @@ def test_a_link_in_place_of_the_folder_is_not_followed(cache, tmp_path):
     assert make.calls == 2 and not list(elsewhere.iterdir())
 
 
-def test_nothing_is_kept_when_turned_off_or_the_cache_cannot_be_made(cache, tmp_path, monkeypatch):
+def test_nothing_is_kept_when_turned_off_without_root_or_when_the_cache_cannot_be_made(cache, tmp_path,
+                                                                                         monkeypatch):
     make = Maker()
     monkeypatch.setenv("AEKIT_KEEP", "0")
     keep(make), keep(make)
     assert make.calls == 2 and not cache.exists()
     monkeypatch.delenv("AEKIT_KEEP")
+    monkeypatch.setattr(accounts, "is_root", lambda: False)   # students would run as the grader's user
+    keep(make), keep(make)
+    assert make.calls == 4 and not cache.exists()
+    monkeypatch.setattr(accounts, "is_root", lambda: True)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("AEKIT_CACHE", str(blocker))
-    assert same(keep(make), make.value) and make.calls == 3
+    assert same(keep(make), make.value) and make.calls == 5
 
 
 def test_inputs_that_fail_leave_the_failure_to_make(cache):

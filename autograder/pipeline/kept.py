@@ -24,6 +24,8 @@ Why a grading can trust what it reads back:
   open to others is closed and emptied first (a file could have been planted while it was open); a
   folder of another user, or a link, is never used. Then, and when the folder cannot be made or
   written, the data is made every time, as if nothing were kept.
+- **Only a grader running as root keeps anything**: without root, student processes run as the
+  grader's own user, and one student's code could leave a file for the next student's grading.
 - ``AEKIT_KEEP=0`` turns keeping off.
 """
 from __future__ import annotations
@@ -42,10 +44,12 @@ FORMAT = 1   # bump when the file's layout changes
 
 def folder() -> Path | None:
     """The grader's private folder, made when missing; None when keeping is off or not safe here."""
-    if os.environ.get("AEKIT_KEEP", "1") == "0":
-        return None
     from data.store import PRIVATE, cache_dir
 
+    from .accounts import is_root
+
+    if os.environ.get("AEKIT_KEEP", "1") == "0" or not is_root():
+        return None
     path = cache_dir() / PRIVATE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
