@@ -68,6 +68,17 @@ def split(n: int, seed: int, fractions=FRACTIONS):
     return tuple(p.sort().values for p in parts)
 
 
+def rotations_and_shifts(count: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """``count`` random affine matrices (count, 2, 3) for ``F.affine_grid``: a rotation by up to 10
+    degrees and a shift by up to 4 pixels of a ``size``-pixel image, drawn from ``g``."""
+    angle = (torch.rand(count, generator=g) * 2 - 1) * math.radians(10.0)
+    shift = (torch.rand(count, 2, generator=g) * 2 - 1) * 4.0 * 2 / size
+    theta = torch.zeros(count, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 0, 2] = angle.cos(), -angle.sin(), shift[:, 0]
+    theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = angle.sin(), angle.cos(), shift[:, 1]
+    return theta
+
+
 def augment(images: torch.Tensor, count: int, seed: int):
     """The grader's own augmentation: the originals, then flipped, rotated (up to 10 degrees),
     shifted (up to 4 pixels, white fill) and colour-jittered (factors in [0.9, 1.1]) copies.
@@ -85,12 +96,7 @@ def augment(images: torch.Tensor, count: int, seed: int):
     x = out[n:]
     flips = torch.rand(extra, generator=g) < 0.5
     x[flips] = x[flips].flip(-1)
-    angle = (torch.rand(extra, generator=g) * 2 - 1) * math.radians(10.0)
-    shift = (torch.rand(extra, 2, generator=g) * 2 - 1) * 4.0 * 2 / images.shape[-1]
-    theta = torch.zeros(extra, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1], theta[:, 0, 2] = angle.cos(), -angle.sin(), shift[:, 0]
-    theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = angle.sin(), angle.cos(), shift[:, 1]
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = F.affine_grid(rotations_and_shifts(extra, images.shape[-1], g), list(x.shape), align_corners=False)
     x = F.grid_sample(x.neg_().add_(1), grid, align_corners=False).neg_().add_(1).clamp_(0, 1)   # white fill
     del grid
     b, c, s = 1 + (torch.rand(3, extra, 1, 1, 1, generator=g) * 2 - 1) * 0.1
