@@ -58,7 +58,7 @@ def folder() -> Path | None:
         except FileExistsError:
             pass
         info = path.lstat()
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
             return None
         if stat.S_IMODE(info.st_mode) != 0o700:   # ours, but others could reach it: nothing in it counts
             os.chmod(path, 0o700)
@@ -103,7 +103,7 @@ def _read(path: Path, key: str):
 
     try:
         info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             return None
         raw = path.read_bytes()
     except OSError:

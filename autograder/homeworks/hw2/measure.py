@@ -144,7 +144,8 @@ def grader_part(base: dict, key: str, seed: int) -> dict:
         return {"images": to_uint8(fresh[keep], in_place=True), "labels": y[train][source[keep]]}
     offset = ("train", "val", "test").index(key) + 1
     augmented, source = augment(images[indices[key]], SIZES[offset - 1], seed + offset)
-    return {"images": to_uint8(augmented, in_place=True), "labels": y[indices[key]][source], "source": indices[key][source]}
+    return {"images": to_uint8(augmented, in_place=True), "labels": y[indices[key]][source],
+            "source": indices[key][source]}
 
 
 def part_inputs(seed: int) -> dict:
