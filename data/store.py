@@ -127,18 +127,19 @@ SHARED_MODE = 0o644   # the data sets are public; students' sandboxed processes 
 PRIVATE = "grader"    # the cache's one private folder: the grader's own data (autograder/pipeline/kept.py)
 
 
-def write_atomically(target: Path, write) -> None:
+def write_atomically(target: Path, write, mode: int = SHARED_MODE) -> None:
     """Write ``target`` (a file of the cache) through ``write(binary_file)``: into a temporary file
     beside it, then moved into place, so readers see the old file or the whole new one and a failure
     leaves nothing behind. The file is readable by every user (:data:`SHARED_MODE`): the students'
-    processes, which run as users of their own, load the same cache. Raises ``OSError`` when the
+    processes, which run as users of their own, load the same cache (the grader's own data passes
+    ``mode=0o600``; the temporary file is its owner's alone until then). Raises ``OSError`` when the
     folder cannot be written (a read-only kit), or whatever ``write`` raises."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".part-", suffix=target.suffix)
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
-        os.chmod(name, SHARED_MODE)
+        os.chmod(name, mode)
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)

@@ -35,7 +35,6 @@ import io
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -126,20 +125,13 @@ def _write(path: Path, key: str, value) -> None:
     """Write ``value`` under ``key`` atomically (mode 0600); a folder that cannot be written is no error."""
     import torch
 
+    from data.store import write_atomically
+
     buffer = io.BytesIO()
     torch.save(value, buffer)
     payload = buffer.getvalue()
     header = json.dumps({"key": key, "sha256": hashlib.sha256(payload).hexdigest()}).encode() + b"\n"
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".pt")   # 0600
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(header)
-            out.write(payload)
-        os.replace(temporary, path)
+        write_atomically(path, lambda out: out.writelines((header, payload)), mode=0o600)
     except OSError:
         pass
-    finally:
-        Path(temporary).unlink(missing_ok=True)
